@@ -1,0 +1,49 @@
+# govcat: the README's commands. `make demo` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOME_DIR ?= $(CURDIR)/.govcat
+PORT ?= 8501
+
+.PHONY: setup demo test browser publish explore requirements clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+# Debian's Chromium for the browser tests; Playwright drives it, it never downloads its own.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+publish: setup
+	@mkdir -p $(HOME_DIR)
+	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat keygen --if-missing
+	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat publish --all; rc=$$?; \
+		if [ $$rc -eq 3 ]; then echo "(a quarantined release is part of the demo)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
+demo: publish
+	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat explore --port $(PORT)
+
+explore: setup
+	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat explore --port $(PORT)
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+requirements:
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-trusted-host --no-emit-find-links \
+		--strip-extras --output-file=requirements.txt requirements.in
+
+clean:
+	rm -rf $(VENV) .govcat test-output

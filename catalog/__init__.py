@@ -1,0 +1,1 @@
+"""govcat's library: declarations, sources, validation, privacy, publishing, search and queries."""

@@ -1,0 +1,188 @@
+"""The flow of one delivery, as plain steps: pull → validate → protect → guard → publish.
+
+Each step reads what the previous one left in the run's staging folder
+(``<home>/staging/<dataset>/<run id>/``) and writes its own result there, so Dagster can
+run them as separate assets and checks, and ``publish_delivery`` can run them in a row
+without Dagster. A step that rejects the delivery records a quarantine and raises
+``Rejected``; nothing published changes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from catalog import casting, privacy
+from catalog.errors import CatalogError, SourceError
+from catalog.settings import HomeLayout
+from catalog.sources import Pulled, file_sha256, find_delivery, load_pulled, pull
+from catalog.spec import Declarations, DatasetSpec
+from catalog.store import Outcome, Store
+from catalog.validate import ValidationReport, read_report, validate_pulled, write_report
+
+PROTECTED = "protected.parquet"
+STALE_STAGING_SECONDS = 24 * 3600
+
+
+class Rejected(CatalogError):
+    """The delivery was quarantined; ``outcome`` says why."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+        super().__init__(outcome.describe())
+
+
+def staging_dir(home: Path, dataset_id: str, run_id: str) -> Path:
+    return HomeLayout(Path(home)).staging_dir(dataset_id, run_id)
+
+
+def next_delivery(spec: DatasetSpec, store: Store) -> Path | None:
+    """The delivery to process next, or None when everything delivered is already done.
+
+    Deliveries after the last one attempted are processed in order; when there is none,
+    the newest is processed again only if the rules that shape its data have changed.
+    """
+    deliveries = spec.source.deliveries(spec.folder)
+    if not deliveries:
+        return None
+    history = store.history(spec.id)
+    if not history:
+        return deliveries[0]
+    last = history[-1]
+    checksums = [file_sha256(p) for p in deliveries]
+    if last.source_sha256 not in checksums:
+        return deliveries[-1]
+    position = len(checksums) - 1 - checksums[::-1].index(last.source_sha256)
+    if position + 1 < len(deliveries):
+        return deliveries[position + 1]
+    return deliveries[-1] if last.fingerprint != spec.fingerprint() else None
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str,
+              delivery: str | None = None) -> Pulled:
+    """Stage the named delivery (default: the next one due, else the newest)."""
+    _sweep_stale_staging(home, spec.id, run_id)
+    store = Store(home)
+    path = find_delivery(spec, delivery) if delivery else (next_delivery(spec, store) or find_delivery(spec))
+    staging = staging_dir(home, spec.id, run_id)
+    try:
+        return pull(spec, path, staging)
+    except SourceError as exc:
+        outcome = store.quarantine(declarations, spec, delivery=path.name, source_sha256=file_sha256(path),
+                                   stage="pull", reason=str(exc), report={"stage": "pull", "error": str(exc)})
+        raise Rejected(outcome) from None
+
+
+def step_validate(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str) -> ValidationReport:
+    staging = staging_dir(home, spec.id, run_id)
+    pulled = load_pulled(staging)
+    report = validate_pulled(spec, pulled)
+    write_report(report, staging / "validation.json")
+    if not report.valid:
+        outcome = Store(home).quarantine(declarations, spec, delivery=pulled.delivery,
+                                         source_sha256=pulled.source_sha256, stage="validation",
+                                         reason=report.summary(), report=report.to_json())
+        raise Rejected(outcome)
+    return report
+
+
+def step_protect(spec: DatasetSpec, home: Path, run_id: str) -> privacy.PrivacyReport:
+    """Type the validated cells, apply the privacy rules, write ``protected.parquet``."""
+    staging = staging_dir(home, spec.id, run_id)
+    pulled = load_pulled(staging)
+    report_path = staging / "validation.json"
+    if not report_path.exists() or not read_report(report_path).valid:
+        raise CatalogError(f"{spec.id}: the delivery has not passed validation; nothing to protect")
+    con = duckdb.connect()
+    try:
+        source = casting.read_text_csv(pulled.path, spec.field_names, pulled.delimiter)
+        con.execute(f"CREATE TABLE typed AS {casting.typed_select(spec.schema, source)}")
+        report = privacy.protect(con, spec, "typed", "protected", lambda: privacy.load_key(Path(home)), run_id)
+        target = staging / PROTECTED
+        con.execute(f"COPY protected TO {casting.quote_literal(str(target))} "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+    finally:
+        con.close()
+    _write_json(staging / "privacy.json", report.to_json())
+    return report
+
+
+def step_guard(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str) -> privacy.PrivacyReport:
+    """Scan the protected table; quarantine it if a column looks personal and nothing covers it."""
+    staging = staging_dir(home, spec.id, run_id)
+    pulled = load_pulled(staging)
+    saved = json.loads((staging / "privacy.json").read_text())
+    report = privacy.PrivacyReport(rules=saved["rules"], waivers=saved["waivers"], rows=saved["rows"],
+                                   columns=saved["columns"])
+    con = duckdb.connect()
+    try:
+        con.execute(f"CREATE VIEW protected AS SELECT * FROM read_parquet("
+                    f"{casting.quote_literal(str(staging / PROTECTED))})")
+        report.findings = privacy.guard(con, spec, "protected")
+    finally:
+        con.close()
+    _write_json(staging / "privacy.json", report.to_json())
+    if not report.passed:
+        outcome = Store(home).quarantine(declarations, spec, delivery=pulled.delivery,
+                                         source_sha256=pulled.source_sha256, stage="privacy",
+                                         reason=report.summary(), report=report.to_json())
+        raise Rejected(outcome)
+    return report
+
+
+def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str, note: str = "") -> Outcome:
+    staging = staging_dir(home, spec.id, run_id)
+    pulled = load_pulled(staging)
+    report = json.loads((staging / "privacy.json").read_text())
+    if not report.get("passed"):
+        raise CatalogError(f"{spec.id}: the privacy guard has not passed; nothing to publish")
+    try:
+        return Store(home).publish(declarations, spec, staging / PROTECTED, delivery=pulled.delivery,
+                                   source_sha256=pulled.source_sha256,
+                                   validation=json.loads((staging / "validation.json").read_text()),
+                                   privacy=report, note=note)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, delivery: str | None = None,
+                     note: str = "") -> Outcome:
+    """Run every step for one delivery, without Dagster. Returns what happened."""
+    run_id = uuid.uuid4().hex
+    try:
+        step_pull(declarations, spec, home, run_id, delivery)
+        step_validate(declarations, spec, home, run_id)
+        step_protect(spec, home, run_id)
+        step_guard(declarations, spec, home, run_id)
+        return step_publish(declarations, spec, home, run_id, note)
+    except Rejected as rejected:
+        return rejected.outcome
+    finally:
+        shutil.rmtree(staging_dir(home, spec.id, run_id), ignore_errors=True)
+
+
+def discard_staging(home: Path, dataset_id: str, run_id: str) -> None:
+    shutil.rmtree(staging_dir(home, dataset_id, run_id), ignore_errors=True)
+
+
+def _sweep_stale_staging(home: Path, dataset_id: str, run_id: str) -> None:
+    """Remove staging folders that runs killed long ago left behind."""
+    parent = HomeLayout(Path(home)).staging / dataset_id
+    if not parent.is_dir():
+        return
+    cutoff = time.time() - STALE_STAGING_SECONDS
+    for folder in parent.iterdir():
+        if folder.name != run_id and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, default=str))

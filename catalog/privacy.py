@@ -1,0 +1,220 @@
+"""The protect step: apply a dataset's privacy rules, then guard what is left.
+
+Rules (declared under ``privacy:`` in dataset.yaml):
+    drop           columns never published
+    pseudonymise   columns replaced by a keyed HMAC-SHA256 token; ``scope: series`` keeps a
+                   person's token stable across releases, ``scope: release`` changes it
+                   every release so releases cannot be linked
+    waivers        columns a steward reviewed and declared safe, with the reason
+
+The guard then scans every published column that no rule or waiver covers, by name and
+by value; a column that looks personal blocks the release.
+
+Everything runs as SQL over the typed table in DuckDB. The key is passed as a query
+parameter, never written into SQL text, a report or a log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from catalog.casting import quote_ident, quote_literal
+from catalog.errors import PrivacyError
+from catalog.spec import DatasetSpec
+
+KEY_ENV = "GOVCAT_PSEUDONYM_KEY"
+KEY_FILE_ENV = "GOVCAT_PSEUDONYM_KEY_FILE"
+MIN_KEY_BYTES = 16
+TOKEN_HEX = 16
+SCAN_ROWS = 20_000
+
+PERSON_QUALIFIERS = {"first", "last", "full", "given", "family", "sur", "fore", "middle", "maiden", "patient",
+                     "person", "owner", "applicant", "contact", "reporter", "citizen", "client", "customer",
+                     "employee", "pupil", "student", "officer", "driver", "victim", "caller", "resident", "user"}
+PERSONAL_TOKENS = {
+    "email": "an email address", "mail": "an email address", "phone": "a phone number",
+    "telephone": "a phone number", "mobile": "a phone number", "tel": "a phone number",
+    "dob": "a date of birth", "birth": "a date of birth", "birthdate": "a date of birth",
+    "ssn": "a national identifier", "nino": "a national identifier", "nhs": "a national identifier",
+    "passport": "a national identifier", "postcode": "a postcode", "zip": "a postcode",
+    "zipcode": "a postcode", "address": "an address", "street": "an address", "surname": "a person's name",
+    "firstname": "a person's name", "lastname": "a person's name", "forename": "a person's name",
+    "fullname": "a person's name", "ip": "an IP address", "iban": "a bank account number",
+}
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+PHONE_PATTERN = r"^\+?[0-9][0-9 ().-]{7,}[0-9]$"
+PHONE_SHARE = 0.5
+
+
+@dataclass
+class Finding:
+    column: str
+    reason: str
+
+
+@dataclass
+class PrivacyReport:
+    rules: list[dict] = field(default_factory=list)
+    waivers: dict[str, str] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> str:
+        if self.findings:
+            first = self.findings[0]
+            more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
+            return (f"column {first.column!r} looks personal ({first.reason}) and no privacy rule covers it{more}. "
+                    f"Either add a rule for it under privacy: in dataset.yaml (drop or pseudonymise), or, "
+                    f"if it was reviewed and is safe, list it under privacy.waivers with the reason")
+        applied = "; ".join(r["plain"] for r in self.rules) or "no rule needed"
+        return f"{applied}; {self.rows} rows, {len(self.columns)} columns published"
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
+
+# --------------------------------------------------------------------------- the key
+
+
+def load_key(home: Path) -> bytes:
+    """The pseudonymisation key: from the environment, a key file it names, or the home's secrets."""
+    if os.environ.get(KEY_ENV):
+        key = os.environ[KEY_ENV].encode()
+    else:
+        path = Path(os.environ.get(KEY_FILE_ENV) or home / "secrets" / "pseudonym.key")
+        try:
+            key = path.read_bytes().strip()
+        except FileNotFoundError:
+            raise PrivacyError(
+                f"a pseudonymisation key is needed and none is set: set {KEY_ENV}, or point {KEY_FILE_ENV} "
+                f"at a key file, or create one with `govcat keygen`") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise PrivacyError(f"the pseudonymisation key is too short: it needs at least {MIN_KEY_BYTES} bytes")
+    return key
+
+
+def write_new_key(home: Path) -> Path:
+    """Create ``<home>/secrets/pseudonym.key`` readable by its owner only; never overwrite one."""
+    path = home / "secrets" / "pseudonym.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    return path
+
+
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer padded keys (RFC 2104), so SHA-256 in SQL can compute HMAC."""
+    block = hashlib.sha256(key).digest() if len(key) > 64 else key
+    block = block.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def pseudonym(key: bytes, salt: str, value: str) -> str:
+    """The token ``protect`` gives ``value`` (the reference, in Python)."""
+    return hmac.new(key, f"{salt}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:TOKEN_HEX]
+
+
+# --------------------------------------------------------------------------- protect
+
+
+def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, target: str,
+            key_loader, release_salt: str) -> PrivacyReport:
+    """Create table ``target`` from relation ``source`` with the rules applied (``guard`` checks it)."""
+    rules = spec.privacy
+    params: list = []
+    columns = []
+    if rules.pseudonymise:
+        inner, outer = _pads(key_loader())
+        salt = spec.id if rules.scope == "series" else f"{spec.id}\x1f{release_salt}"
+        params = [outer, inner, salt]
+    for name in spec.published_names:
+        column = quote_ident(name)
+        if name in rules.pseudonymise:
+            token = (f"left(sha256($1::BLOB || unhex(sha256($2::BLOB || encode($3 || chr(31) || "
+                     f"CAST({column} AS VARCHAR))))), {TOKEN_HEX})")
+            columns.append(f"CASE WHEN {column} IS NULL THEN NULL ELSE {token} END AS {column}")
+        else:
+            columns.append(column)
+    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(columns)} FROM {source}", params)
+    report = PrivacyReport(rules=_applied(spec), waivers=dict(rules.waivers), columns=spec.published_names)
+    report.rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+    return report
+
+
+def _applied(spec: DatasetSpec) -> list[dict]:
+    rules = spec.privacy
+    applied = []
+    if rules.drop:
+        applied.append({"rule": "drop", "columns": list(rules.drop),
+                        "plain": f"removed {_names(rules.drop)} entirely"})
+    if rules.pseudonymise:
+        linkable = ("the same person keeps the same code in every release" if rules.scope == "series"
+                    else "codes change with every release, so releases cannot be linked")
+        applied.append({"rule": "pseudonymise", "columns": list(rules.pseudonymise), "scope": rules.scope,
+                        "plain": f"replaced {_names(rules.pseudonymise)} with keyed codes ({linkable})"})
+    return applied
+
+
+def _names(columns) -> str:
+    quoted = [f"'{c}'" for c in columns]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+# --------------------------------------------------------------------------- guard
+
+
+def guard(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, table: str) -> list[Finding]:
+    """Published columns that look personal and that no rule or waiver covers."""
+    covered = spec.privacy.covered()
+    unchecked = [n for n in spec.published_names if n not in covered]
+    findings = [Finding(n, f"its name suggests {why}") for n in unchecked if (why := name_suggests(n))]
+    flagged = {f.column for f in findings}
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    texts = [n for n in unchecked if n not in flagged and types.get(n) == "VARCHAR"]
+    if texts:
+        parts = []
+        for name in texts:
+            column = quote_ident(name)
+            for pattern in (EMAIL_PATTERN, PHONE_PATTERN):
+                parts.append(f"count({column}) FILTER (WHERE regexp_full_match({column}, {quote_literal(pattern)}))")
+            parts.append(f"count({column})")
+        counts = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM {table} LIMIT {SCAN_ROWS})").fetchone()
+        for index, name in enumerate(texts):
+            emails, phones, filled = counts[3 * index: 3 * index + 3]
+            if emails:
+                findings.append(Finding(name, f"{emails} of its values are email addresses"))
+            elif filled and phones / filled >= PHONE_SHARE:
+                findings.append(Finding(name, f"{phones} of its {filled} values look like phone numbers"))
+    return findings
+
+
+def name_suggests(column: str) -> str | None:
+    """What personal data a column's name suggests, or None."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
+    tokens = [t for t in re.split(r"[^a-z0-9]+", spaced.lower()) if t]
+    for token in tokens:
+        if token in PERSONAL_TOKENS:
+            return PERSONAL_TOKENS[token]
+    if "date" in tokens and "birth" in tokens:
+        return "a date of birth"
+    if "name" in tokens:
+        if tokens == ["name"] or PERSON_QUALIFIERS & set(tokens):
+            return "a person's name"
+    if "id" in tokens and ({"national", "patient", "person"} & set(tokens)):
+        return "a personal identifier"
+    return None

@@ -1,0 +1,73 @@
+"""Where declarations are read from and where published data lives.
+
+Both come from, in order: an explicit argument (``--datasets`` / ``--home``), the
+environment (``GOVCAT_DATASETS`` / ``GOVCAT_HOME``), then the defaults ``./datasets`` and
+``./.govcat``. Everything is resolved when asked for, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATASETS_ENV = "GOVCAT_DATASETS"
+HOME_ENV = "GOVCAT_HOME"
+DEFAULT_DATASETS = "datasets"
+DEFAULT_HOME = ".govcat"
+
+
+def datasets_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The folder holding the agencies' declarations."""
+    return _resolve(explicit, DATASETS_ENV, DEFAULT_DATASETS)
+
+
+def home_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The folder holding published releases, the catalogue and staging areas."""
+    return _resolve(explicit, HOME_ENV, DEFAULT_HOME)
+
+
+def _resolve(explicit, env_name: str, default: str) -> Path:
+    chosen = explicit or os.environ.get(env_name) or default
+    return Path(chosen).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    """The files and folders inside a govcat home."""
+
+    root: Path
+
+    @property
+    def catalogue(self) -> Path:
+        return self.root / "catalogue.duckdb"
+
+    @property
+    def catalogue_lock(self) -> Path:
+        return self.root / "catalogue.lock"
+
+    @property
+    def releases(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def secrets(self) -> Path:
+        return self.root / "secrets"
+
+    @property
+    def dagster(self) -> Path:
+        return self.root / "dagster"
+
+    def release_dir(self, dataset_id: str, release: int) -> Path:
+        return self.releases / dataset_id / str(release)
+
+    def staging_dir(self, dataset_id: str, run_id: str) -> Path:
+        return self.staging / dataset_id / run_id

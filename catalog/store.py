@@ -1,0 +1,216 @@
+"""Publishing: releases written beside the old ones, made current in one atomic step.
+
+Order of a publish, each step safe to be killed at any moment:
+
+1. under the dataset's lock, write ``releases/<id>/<N>/`` into a temporary folder, fsync
+   it and rename it into place (a leftover from a killed run is removed first);
+2. under the catalogue lock, build a whole new catalogue file beside the current one and
+   ``os.replace`` it over the old one. That rename is the commit: until it happens,
+   release N is invisible and N-1 stays current; after it, N is current and complete.
+
+Readers never take a lock: they open whichever catalogue file is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow.parquet as pq
+
+from catalog import catalogue_db
+from catalog.errors import StoreError
+from catalog.settings import HomeLayout
+from catalog.sources import file_sha256
+from catalog.spec import Declarations, DatasetSpec
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery: published (with its release), unchanged, or quarantined."""
+
+    dataset_id: str
+    status: str
+    release: int | None = None
+    rows: int | None = None
+    delivery: str | None = None
+    reason: str | None = None
+
+    def describe(self) -> str:
+        if self.status == "published":
+            return f"published release {self.release} ({self.rows} rows from {self.delivery})"
+        if self.status == "unchanged":
+            return f"unchanged (release {self.release} is current)" if self.release else "unchanged"
+        return f"quarantined {self.delivery}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery: str
+    source_sha256: str
+    fingerprint: str
+    outcome: str
+    release: int | None
+    stage: str | None
+    reason: str | None
+
+
+class Store:
+    """The published side of a govcat home."""
+
+    def __init__(self, home: Path):
+        self.layout = HomeLayout(Path(home))
+
+    # ------------------------------------------------------------------ reading state
+
+    def history(self, dataset_id: str) -> list[Attempt]:
+        """Every release and quarantine of a dataset, oldest first."""
+        if not self.layout.catalogue.exists():
+            return []
+        con = catalogue_db.open_reader(self.layout.catalogue)
+        try:
+            rows = con.execute("""
+                SELECT delivery, source_sha256, fingerprint, outcome, release, stage, reason FROM (
+                  SELECT published_at AS happened_at, delivery, source_sha256, fingerprint, 'published' AS outcome,
+                         release, NULL AS stage, NULL AS reason FROM releases WHERE dataset_id = $1
+                  UNION ALL
+                  SELECT attempted_at, delivery, source_sha256, fingerprint, 'quarantined', NULL, stage, reason
+                  FROM quarantines WHERE dataset_id = $1)
+                ORDER BY happened_at""", [dataset_id]).fetchall()
+        finally:
+            con.close()
+        return [Attempt(*row) for row in rows]
+
+    def current_release(self, dataset_id: str) -> Attempt | None:
+        published = [a for a in self.history(dataset_id) if a.outcome == "published"]
+        return published[-1] if published else None
+
+    # ------------------------------------------------------------------ writing
+
+    def publish(self, declarations: Declarations, spec: DatasetSpec, data: Path, *, delivery: str,
+                source_sha256: str, validation: dict, privacy: dict, note: str = "") -> Outcome:
+        """Make ``data`` (a Parquet file) release N+1 of ``spec``, unless it changes nothing."""
+        fingerprint = spec.fingerprint()
+        with self._lock(self.layout.releases / spec.id / ".lock"):
+            current = self.current_release(spec.id)
+            if current and (current.source_sha256, current.fingerprint) == (source_sha256, fingerprint):
+                self.refresh(declarations)
+                return Outcome(spec.id, "unchanged", release=current.release, delivery=delivery)
+            number = self._last_number(spec.id) + 1
+            folder = self.layout.release_dir(spec.id, number)
+            rows = self._write_release_folder(folder, data, {
+                "dataset": spec.id, "release": number, "delivery": delivery, "source_sha256": source_sha256,
+                "fingerprint": fingerprint, "schema": spec.published_schema()})
+            record = {
+                "dataset_id": spec.id, "release": number, "published_at": _now(), "delivery": delivery,
+                "source_sha256": source_sha256, "fingerprint": fingerprint,
+                "data_sha256": file_sha256(folder / "data.parquet"), "rows": rows,
+                "bytes": (folder / "data.parquet").stat().st_size, "columns": json.dumps(spec.published_names),
+                "path": str(folder.relative_to(self.layout.root) / "data.parquet"), "note": note,
+                "validation": json.dumps(validation), "privacy": json.dumps(privacy),
+            }
+            self._commit(declarations, lambda con: _insert(con, "releases", record))
+        return Outcome(spec.id, "published", release=number, rows=rows, delivery=delivery)
+
+    def quarantine(self, declarations: Declarations, spec: DatasetSpec, *, delivery: str, source_sha256: str,
+                   stage: str, reason: str, report: dict) -> Outcome:
+        """Record that a delivery was rejected; what is published stays exactly as it was."""
+        fingerprint = spec.fingerprint()
+        history = self.history(spec.id)
+        last = history[-1] if history else None
+        repeat = last is not None and last.outcome == "quarantined" and (
+            last.source_sha256, last.fingerprint, last.stage) == (source_sha256, fingerprint, stage)
+        if not repeat:
+            record = {"dataset_id": spec.id, "attempted_at": _now(), "delivery": delivery,
+                      "source_sha256": source_sha256, "fingerprint": fingerprint, "stage": stage,
+                      "reason": reason, "report": json.dumps(report)}
+            self._commit(declarations, lambda con: _insert(con, "quarantines", record))
+        return Outcome(spec.id, "quarantined", delivery=delivery, reason=reason)
+
+    def refresh(self, declarations: Declarations) -> None:
+        """Rewrite the catalogue's descriptive tables from the declarations; history is kept."""
+        self._commit(declarations, None)
+
+    # ------------------------------------------------------------------ internals
+
+    def _last_number(self, dataset_id: str) -> int:
+        numbers = [a.release for a in self.history(dataset_id) if a.release is not None]
+        return max(numbers, default=0)
+
+    def _write_release_folder(self, folder: Path, data: Path, manifest: dict) -> int:
+        parent = folder.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        for stale in parent.glob(".tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        if folder.exists():  # written by a run killed before its commit: never visible, safe to replace
+            shutil.rmtree(folder)
+        temporary = parent / f".tmp-{folder.name}-{os.getpid()}"
+        temporary.mkdir()
+        shutil.copyfile(data, temporary / "data.parquet")
+        rows = pq.ParquetFile(temporary / "data.parquet").metadata.num_rows
+        (temporary / "release.json").write_text(json.dumps({**manifest, "rows": rows}, indent=2, default=str))
+        for name in ("data.parquet", "release.json"):
+            _fsync(temporary / name)
+        os.rename(temporary, folder)
+        _fsync_dir(parent)
+        return rows
+
+    def _commit(self, declarations: Declarations, change) -> None:
+        layout = self.layout
+        layout.root.mkdir(parents=True, exist_ok=True)
+        with self._lock(layout.catalogue_lock):
+            for stale in layout.root.glob(f"{layout.catalogue.name}.tmp-*"):
+                stale.unlink(missing_ok=True)
+            temporary = layout.root / f"{layout.catalogue.name}.tmp-{os.getpid()}"
+            try:
+                catalogue_db.build(temporary, declarations, layout.catalogue, change)
+                _fsync(temporary)
+                os.replace(temporary, layout.catalogue)
+                _fsync_dir(layout.root)
+            except duckdb.Error as exc:
+                raise StoreError(f"could not write the catalogue: {exc}") from exc
+            finally:
+                temporary.unlink(missing_ok=True)
+                Path(f"{temporary}.wal").unlink(missing_ok=True)
+
+    @staticmethod
+    @contextmanager
+    def _lock(path: Path) -> Iterator[None]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, record: dict) -> None:
+    names = ", ".join(record)
+    marks = ", ".join("?" for _ in record)
+    con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(record.values()))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
