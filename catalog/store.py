@@ -48,7 +48,8 @@ class Outcome:
         if self.status == "published":
             return f"published release {self.release} ({self.rows} rows from {self.delivery})"
         if self.status == "unchanged":
-            return f"unchanged (release {self.release} is current)" if self.release else "unchanged"
+            current = f"release {self.release} is current" if self.release else "nothing published yet"
+            return f"unchanged ({current}; {self.reason})" if self.reason else f"unchanged ({current})"
         return f"quarantined {self.delivery}: {self.reason}"
 
 

@@ -1,0 +1,206 @@
+"""``govcat``: check declarations, publish, list, query and explore, from the shell.
+
+Exit codes: 0 success; 1 an error (bad declaration, refused query, failed run);
+2 a usage error; 3 ``publish`` finished but quarantined at least one delivery.
+
+``publish`` runs each dataset's Dagster job in-process, so it is the one command that
+loads ``pipelines`` (and Dagster); the others stay quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+from catalog import settings
+from catalog.errors import CatalogError
+
+EXIT_ERROR, EXIT_QUARANTINED = 1, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except CatalogError as exc:
+        print(f"govcat: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not the user's fault: say so without a traceback
+        if os.environ.get("GOVCAT_DEBUG"):
+            raise
+        print(f"govcat: unexpected error ({type(exc).__name__}: {exc}); set GOVCAT_DEBUG=1 for details",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    places = argparse.ArgumentParser(add_help=False)
+    places.add_argument("--datasets", metavar="DIR", help="declarations folder (default $GOVCAT_DATASETS or ./datasets)")
+    places.add_argument("--home", metavar="DIR", help="published data folder (default $GOVCAT_HOME or ./.govcat)")
+    parser = argparse.ArgumentParser(prog="govcat", description="Open government data catalogue and publishing pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", parents=[places], help="load every declaration and report problems")
+    check.set_defaults(run=cmd_check)
+
+    publish = commands.add_parser("publish", parents=[places], help="pull, validate, protect and publish datasets")
+    publish.add_argument("ids", nargs="*", metavar="ID", help="dataset ids to publish")
+    publish.add_argument("--all", action="store_true", help="publish every declared dataset")
+    publish.add_argument("--note", default="", help="release note recorded with each new release")
+    publish.set_defaults(run=cmd_publish)
+
+    listing = commands.add_parser("list", parents=[places], help="list datasets with their current release")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(run=cmd_list)
+
+    sql = commands.add_parser("sql", parents=[places], help="run a read-only SQL query over published data")
+    sql.add_argument("query", help="one SELECT statement; each public dataset is a table named by its id")
+    sql.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    sql.add_argument("--limit", type=int, default=1000, help="most rows to print (default 1000)")
+    sql.set_defaults(run=cmd_sql)
+
+    explore = commands.add_parser("explore", parents=[places], help="start the explorer (Streamlit)")
+    explore.add_argument("--port", type=int, default=8501)
+    explore.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    explore.set_defaults(run=cmd_explore)
+
+    keygen = commands.add_parser("keygen", parents=[places], help="create the pseudonymisation key in the home")
+    keygen.add_argument("--if-missing", action="store_true", help="do nothing when a key already exists")
+    keygen.set_defaults(run=cmd_keygen)
+    return parser
+
+
+def _declarations(args):
+    from catalog.spec import load_declarations
+
+    return load_declarations(settings.datasets_dir(args.datasets))
+
+
+def cmd_check(args) -> int:
+    declarations = _declarations(args)
+    print(f"{len(declarations.agencies)} agencies and {len(declarations.datasets)} datasets: "
+          f"every declaration is valid")
+    return 0
+
+
+def cmd_publish(args) -> int:
+    if not args.ids and not args.all:
+        raise CatalogError("name the datasets to publish, or use --all")
+    declarations = _declarations(args)
+    specs = list(declarations.datasets.values()) if args.all else declarations.select(args.ids)
+    home = settings.home_dir(args.home)
+    from pipelines.run import Publisher  # Dagster is only needed here
+
+    publisher = Publisher(declarations, home)
+    quarantined = failed = False
+    for spec in specs:
+        try:
+            outcomes = publisher.publish_pending(spec, note=args.note)
+        except CatalogError as exc:
+            print(f"{spec.id}: failed: {exc}", flush=True)
+            failed = True
+            continue
+        for outcome in outcomes:
+            print(f"{spec.id}: {outcome.describe()}", flush=True)
+            quarantined |= outcome.status == "quarantined"
+    publisher.store.refresh(declarations)
+    return EXIT_ERROR if failed else EXIT_QUARANTINED if quarantined else 0
+
+
+def cmd_list(args) -> int:
+    from catalog import browse, catalogue_db
+    from catalog.settings import HomeLayout
+
+    layout = HomeLayout(settings.home_dir(args.home))
+    if layout.catalogue.exists():
+        con = catalogue_db.open_reader(layout.catalogue)
+        try:
+            frame = browse.list_datasets(con)
+        finally:
+            con.close()
+        records = [_json_record(r) for r in frame.to_dict("records")]
+    else:
+        records = [{"id": s.id, "agency": s.agency, "title": s.title, "release": None, "rows": None,
+                    "status": "unpublished", "status_reason": None, "access": s.access, "theme": s.theme,
+                    "published_at": None} for s in _declarations(args).datasets.values()]
+    if args.json:
+        print(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        for r in records:
+            release = f"release {r['release']}" if r["release"] is not None else "no release"
+            rows = f"{r['rows']} rows" if r["rows"] is not None else ""
+            print(f"{r['id']:<32} {r['agency']:<20} {r['status']:<12} {release:<12} {rows}")
+    return 0
+
+
+def _json_record(record: dict) -> dict:
+    import pandas as pd
+
+    clean = {}
+    for key, value in record.items():
+        if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+            clean[key] = None
+        elif hasattr(value, "isoformat"):
+            clean[key] = value.isoformat()
+        elif hasattr(value, "item"):
+            clean[key] = value.item()
+        else:
+            clean[key] = value
+    return clean
+
+
+def cmd_sql(args) -> int:
+    from catalog.query import Sandbox
+
+    home = settings.home_dir(args.home)
+    if args.limit < 1:
+        raise CatalogError("--limit must be at least 1")
+    result = Sandbox(home).query(args.query, row_limit=args.limit)
+    frame = result.to_pandas()
+    if args.json:
+        print(json.dumps([_json_record(r) for r in frame.to_dict("records")], indent=2, ensure_ascii=False))
+    else:
+        print(frame.to_string(index=False, max_colwidth=60) if len(frame) else "(no rows)")
+    if result.truncated:
+        print(f"govcat: only the first {args.limit} rows are shown (use --limit to see more)", file=sys.stderr)
+    return 0
+
+
+def cmd_explore(args) -> int:
+    spec = importlib.util.find_spec("dashboards")
+    if spec is None or not spec.submodule_search_locations:
+        raise CatalogError("the explorer (package 'dashboards') is not installed")
+    app = Path(list(spec.submodule_search_locations)[0]) / "app.py"
+    env = {**os.environ, settings.HOME_ENV: str(settings.home_dir(args.home)),
+           settings.DATASETS_ENV: str(settings.datasets_dir(args.datasets))}
+    host = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
+    print(f"govcat explorer: http://{host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+               "--server.address", args.address, "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]
+    os.execve(sys.executable, command, env)
+    return 0  # not reached
+
+
+def cmd_keygen(args) -> int:
+    from catalog.privacy import write_new_key
+
+    home = settings.home_dir(args.home)
+    path = home / "secrets" / "pseudonym.key"
+    if path.exists():
+        if args.if_missing:
+            return 0
+        raise CatalogError(f"a key already exists at {path}; it is never overwritten (pseudonyms depend on it)")
+    print(f"created {write_new_key(home)} (keep it secret; back it up)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
