@@ -50,7 +50,7 @@ def fields(record: dict) -> pd.DataFrame:
 
 def releases(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pd.DataFrame:
     return _rows(con, """
-        SELECT release, published_at, rows, delivery, data_sha256, bytes, note, privacy
+        SELECT release, published_at, rows, delivery, data_sha256, bytes, note, privacy, path
         FROM releases WHERE dataset_id = ? ORDER BY release DESC""", [dataset_id])
 
 

@@ -1,0 +1,132 @@
+"""Dataset page: what it is, its columns, its first rows, its releases, its reports, downloads."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from catalog import downloads
+from catalog.browse import fields
+from dashboards import data
+
+dataset_id = st.query_params.get("id", "")
+record = data.dataset(dataset_id) if data.published() and dataset_id else None
+
+if record is None:
+    st.title("Dataset")
+    if dataset_id:
+        st.error(f"There is no published public dataset with the id “{dataset_id[:80]}”.")
+    else:
+        st.info("Choose a dataset from the search page.")
+    st.page_link("views/search.py", label="Search the catalogue", icon=":material/search:")
+    st.stop()
+
+st.query_params["id"] = record["id"]
+st.title(record["title"])
+st.caption(f"Published by **{record['agency_name']}** · {record['theme_label']} · id `{record['id']}`")
+st.write(record["description"])
+
+if record["status"] == "quarantined":
+    st.warning(f"The latest delivery was not published: {record['status_reason']}  \n"
+               + ("The release below is still the current one." if pd.notna(record["release"]) else ""),
+               icon=":material/report:")
+
+
+def _when(value) -> str:
+    return pd.Timestamp(value).strftime("%d %b %Y, %H:%M UTC") if pd.notna(value) else "never"
+
+
+def _card(label: str, value: str) -> None:
+    st.markdown(f"**{label}**  \n{value or '—'}")
+
+
+left, middle, right = st.columns(3)
+with left:
+    licence = f"[{record['licence_title']}]({record['licence_url']})" if record["licence_url"] else record["licence_title"]
+    _card("Licence", licence)
+    _card("Updated", record["frequency_label"])
+    _card("Access", record["access_label"])
+with middle:
+    release = (f"Release {int(record['release'])} · {int(record['rows']):,} rows"
+               if pd.notna(record["release"]) else "Not yet published")
+    _card("Current release", release)
+    _card("Last published", _when(record["published_at"]))
+    coverage = " to ".join(v for v in (record["temporal_start"], record["temporal_end"]) if v)
+    _card("Time covered", coverage)
+with right:
+    _card("Area covered", record["spatial"])
+    _card("Contact", f"{record['contact_name']} ({record['contact_email']})")
+    origin = f"[{record['origin_title']}]({record['origin_url']})" if record["origin_url"] else ""
+    _card("Source", f"{record['source_format'].upper()} from the agency" + (f"; originally {origin}" if origin else ""))
+if len(record["keywords"]):
+    st.caption("Keywords: " + ", ".join(record["keywords"]))
+
+releases, quarantines = data.history(record["id"])
+tab_data, tab_schema, tab_releases, tab_reports, tab_download = st.tabs(
+    ["Data", "Columns", "Releases", "Quality and privacy", "Download"])
+
+with tab_data:
+    if pd.isna(record["release"]):
+        st.info("No release has been published yet.")
+    else:
+        rows = data.preview(record["id"])
+        st.caption(f"The first {len(rows):,} of {int(record['rows']):,} rows of release {int(record['release'])}.")
+        st.dataframe(rows, hide_index=True, key="preview")
+
+with tab_schema:
+    st.dataframe(fields(record), hide_index=True, key="columns")
+
+with tab_releases:
+    if releases.empty:
+        st.info("No release has been published yet.")
+    else:
+        shown = releases.assign(published_at=releases["published_at"].map(_when),
+                                data_sha256=releases["data_sha256"].str[:16] + "…")
+        st.dataframe(shown[["release", "published_at", "rows", "delivery", "data_sha256", "note"]],
+                     hide_index=True, key="releases",
+                     column_config={"data_sha256": "checksum (SHA-256)", "published_at": "published"})
+    if not quarantines.empty:
+        st.subheader("Deliveries that were not published")
+        shown = quarantines.assign(attempted_at=quarantines["attempted_at"].map(_when))
+        st.dataframe(shown[["attempted_at", "delivery", "stage", "reason"]], hide_index=True, key="quarantined",
+                     column_config={"attempted_at": "received", "stage": "stopped at"})
+
+with tab_reports:
+    if not releases.empty:
+        privacy = json.loads(releases.iloc[0]["privacy"])
+        st.subheader("What we removed and why")
+        rules = privacy.get("rules", [])
+        if rules:
+            for rule in rules:
+                st.markdown(f"- {rule['plain']}.")
+        else:
+            st.markdown("- Nothing: no column of this dataset holds personal data.")
+        for column, reason in privacy.get("waivers", {}).items():
+            st.markdown(f"- Kept `{column}` after review: {reason}")
+    if not quarantines.empty:
+        latest = quarantines.iloc[0]
+        st.subheader(f"Why {latest['delivery']} was not published")
+        report = json.loads(latest["report"])
+        problems = report.get("problems") or []
+        if problems:
+            table = pd.DataFrame(problems)[["row", "field_name", "type", "message"]]
+            st.dataframe(table, hide_index=True, key="problems",
+                         column_config={"field_name": "field", "type": "rule broken"})
+        else:
+            st.write(latest["reason"])
+
+with tab_download:
+    if releases.empty:
+        st.info("Nothing to download yet.")
+    else:
+        current = releases.iloc[0]
+        path = data.release_file(current["path"])
+        stem = f"{record['id']}-release-{int(current['release'])}"
+        st.caption(f"Release {int(current['release'])}, {int(current['rows']):,} rows. "
+                   f"Parquet SHA-256: `{current['data_sha256']}`")
+        one, two = st.columns(2)
+        one.download_button("Download CSV", data=lambda: downloads.csv_bytes(path), file_name=f"{stem}.csv",
+                            mime="text/csv", on_click="ignore", icon=":material/download:", key="csv")
+        two.download_button("Download Parquet", data=path.read_bytes, file_name=f"{stem}.parquet",
+                            mime="application/vnd.apache.parquet", on_click="ignore", icon=":material/download:",
+                            key="parquet")
