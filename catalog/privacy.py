@@ -8,7 +8,8 @@ Rules (declared under ``privacy:`` in dataset.yaml):
     waivers        columns a steward reviewed and declared safe, with the reason
 
 The guard then scans every published column that no rule or waiver covers, by name and
-by value; a column that looks personal blocks the release.
+by value (an email address anywhere in a cell; a column of mostly phone numbers); a
+column that looks personal blocks the release.
 
 Everything runs as SQL over the typed table in DuckDB. The key is passed as a query
 parameter, never written into SQL text, a report or a log.
@@ -49,7 +50,7 @@ PERSONAL_TOKENS = {
     "firstname": "a person's name", "lastname": "a person's name", "forename": "a person's name",
     "fullname": "a person's name", "ip": "an IP address", "iban": "a bank account number",
 }
-EMAIL_PATTERN = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ().-]{7,}[0-9]$"
 PHONE_SHARE = 0.5
 
@@ -190,14 +191,14 @@ def guard(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, table: str) -> list
         parts = []
         for name in texts:
             column = quote_ident(name)
-            for pattern in (EMAIL_PATTERN, PHONE_PATTERN):
-                parts.append(f"count({column}) FILTER (WHERE regexp_full_match({column}, {quote_literal(pattern)}))")
+            parts.append(f"count({column}) FILTER (WHERE regexp_matches({column}, {quote_literal(EMAIL_PATTERN)}))")
+            parts.append(f"count({column}) FILTER (WHERE regexp_full_match({column}, {quote_literal(PHONE_PATTERN)}))")
             parts.append(f"count({column})")
         counts = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT * FROM {table} LIMIT {SCAN_ROWS})").fetchone()
         for index, name in enumerate(texts):
             emails, phones, filled = counts[3 * index: 3 * index + 3]
             if emails:
-                findings.append(Finding(name, f"{emails} of its values are email addresses"))
+                findings.append(Finding(name, f"{emails} of its values contain an email address"))
             elif filled and phones / filled >= PHONE_SHARE:
                 findings.append(Finding(name, f"{phones} of its {filled} values look like phone numbers"))
     return findings

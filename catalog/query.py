@@ -10,6 +10,7 @@ back. The explorer, ``govcat sql`` and any later API all go through ``Sandbox``.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from catalog.settings import HomeLayout
 TIME_LIMIT_SECONDS = 10.0
 ROW_LIMIT = 10_000
 MAX_SQL_CHARS = 20_000
+LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.DOTALL)
 REFUSED_PREFIXES = ("pragma", "call", "set", "reset", "attach", "detach", "install", "load", "copy", "export",
                     "import", "checkpoint", "vacuum")
 
@@ -110,8 +112,8 @@ def check_select(sql: str) -> None:
         raise QueryError(_first_line(exc)) from None
     if len(statements) != 1:
         raise QueryError("send exactly one SQL statement (no semicolon-separated batches)")
-    statement = statements[0]
-    if statement.type != duckdb.StatementType.SELECT or statement.query.lstrip().lower().startswith(REFUSED_PREFIXES):
+    first_word = LEADING_COMMENTS.sub("", sql).lstrip("( \t\r\n").lower()
+    if statements[0].type != duckdb.StatementType.SELECT or first_word.startswith(REFUSED_PREFIXES):
         raise QueryError("only SELECT queries are allowed: the published data is read-only")
 
 

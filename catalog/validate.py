@@ -8,6 +8,7 @@ It never copies a cell's value: a rejected cell may be someone's personal data.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,8 @@ PLAIN = {
     "missing-cell": "the row has no cell for this field",
     "extra-cell": "the row has more cells than the header",
     "blank-row": "the row is empty",
-    "primary-key": "the primary key repeats an earlier row",
-    "unique-error": "the value repeats an earlier row, but must be unique",
+    "primary-key": "the primary key {repeats}",
+    "unique-error": "the value {repeats}, but must be unique",
     "foreign-key": "the value has no match in the referenced data",
     "incorrect-label": "the header says something other than the schema's field name",
     "missing-label": "the header has no column for this field",
@@ -92,7 +93,9 @@ def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:
     if name is None and number and number <= len(spec.field_names):
         name = spec.field_names[number - 1]
     field_type = next((f.get("type", "string") for f in spec.schema["fields"] if f["name"] == name), "value")
-    plain = PLAIN.get(error.type, error.title.lower()).format(type=field_type, note=error.note)
+    repeats = "is empty" if '"None"' in error.note else re.sub(r"^the same as in the row at position (\d+)$",
+                                                               r"repeats row \1", error.note)
+    plain = PLAIN.get(error.type, error.title.lower()).format(type=field_type, note=error.note, repeats=repeats)
     where = []
     if row is not None:
         where.append(f"record {row - 1}" if source_format in ("json", "xml") else f"row {row}")

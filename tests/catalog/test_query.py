@@ -1,0 +1,100 @@
+"""The query sandbox: public current releases as tables, nothing else reachable."""
+
+import pytest
+
+from catalog import flow
+from catalog.errors import QueryError
+from catalog.query import Sandbox, sandbox_for
+from catalog.spec import load_declarations
+from tests.conftest import GOOD_ROWS, TEST_KEY, Declarations
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """Two datasets published once for the module: one public, one not."""
+    root = tmp_path_factory.mktemp("query")
+    declarations, home = Declarations(root / "datasets"), root / "home"
+    declarations.agency()
+    declarations.dataset(files={"2024.csv": GOOD_ROWS})
+    declarations.dataset(folder="internal", id="internal_notes", access="non-public", files={"2024.csv": GOOD_ROWS})
+    loaded = load_declarations(declarations.root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOVCAT_PSEUDONYM_KEY", TEST_KEY)
+        for spec in loaded.datasets.values():
+            flow.publish_delivery(loaded, spec, home)
+    return declarations, home
+
+
+@pytest.fixture(scope="module")
+def sandbox(published) -> Sandbox:
+    return Sandbox(published[1])
+
+
+def test_public_dataset_is_a_table_named_by_its_id(sandbox):
+    result = sandbox.query("SELECT district, sum(amount) AS total FROM grants GROUP BY district ORDER BY district")
+    assert result.columns == ["district", "total"]
+    assert result.table.to_pylist() == [{"district": "North", "total": 10.5}, {"district": "South", "total": 3.0}]
+    assert not result.truncated
+
+
+def test_non_public_dataset_is_invisible(sandbox):
+    with pytest.raises(QueryError, match="internal_notes does not exist.*published tables: grants"):
+        sandbox.query("SELECT * FROM internal_notes")
+
+
+@pytest.mark.parametrize("sql", [
+    "DELETE FROM grants", "CREATE TABLE t AS SELECT 1", "COPY grants TO 'out.csv'", "ATTACH 'x.duckdb'",
+    "INSTALL httpfs", "LOAD httpfs", "SET threads = 8", "PRAGMA database_list", "SELECT 1; SELECT 2",
+    "CALL pragma_version()", "/* hidden */ PRAGMA version", "-- note\nSET threads = 1", "EXPORT DATABASE 'x'",
+])
+def test_anything_but_one_select_is_refused(sandbox, sql):
+    with pytest.raises(QueryError):
+        sandbox.query(sql)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM read_text('/etc/hostname')",
+    "SELECT * FROM glob('/*')", "SELECT * FROM 'https://example.org/x.csv'",
+])
+def test_files_and_network_are_out_of_reach(sandbox, sql):
+    with pytest.raises(QueryError):
+        sandbox.query(sql)
+
+
+def test_no_server_path_is_visible(sandbox, published):
+    home = published[1]
+    answers = [sandbox.query(sql).table.to_pylist() for sql in (
+        "SELECT * FROM duckdb_settings()", "SELECT * FROM duckdb_views()", "SELECT * FROM duckdb_databases()")]
+    assert str(home) not in str(answers) and "/releases/" not in str(answers)
+
+
+def test_row_limit_truncates_and_says_so(sandbox):
+    result = sandbox.query("SELECT * FROM range(50)", row_limit=10)
+    assert result.table.num_rows == 10 and result.truncated
+
+
+def test_time_limit_stops_a_runaway_query(sandbox):
+    with pytest.raises(QueryError, match="took longer than 0.5 seconds"):
+        sandbox.query("SELECT count(*) FROM range(1000000000000)", time_limit=0.5)
+    assert sandbox.query("SELECT 1 AS one").table.to_pylist() == [{"one": 1}]
+
+
+def test_syntax_error_is_reported_in_one_line(sandbox):
+    with pytest.raises(QueryError) as caught:
+        sandbox.query("SELEC 1")
+    assert "syntax error" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_sandbox_follows_new_releases(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVCAT_PSEUDONYM_KEY", TEST_KEY)
+    declarations, home = Declarations(tmp_path / "datasets"), tmp_path / "home"
+    declarations.agency()
+    declarations.dataset(files={"2024.csv": GOOD_ROWS})
+    loaded = load_declarations(declarations.root)
+    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
+    first = sandbox_for(home)
+    assert first.query("SELECT count(*) AS n FROM grants").table.to_pylist() == [{"n": 2}]
+    (declarations.root / "city" / "grants" / "data" / "2024.csv").write_text(GOOD_ROWS + "3,East,c@example.org,1\n")
+    loaded = load_declarations(declarations.root)
+    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
+    assert sandbox_for(home).query("SELECT count(*) AS n FROM grants").table.to_pylist() == [{"n": 3}]

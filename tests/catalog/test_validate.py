@@ -1,0 +1,73 @@
+"""Validation reports name row, field and rule in frictionless's terms, without cell values."""
+
+import duckdb
+
+from catalog import casting
+from catalog.sources import pull
+from catalog.spec import load_declarations
+from catalog.validate import validate_pulled
+
+ROWS_WITH_ERRORS = (
+    "id,district,email,amount\n"
+    "1,North,ann@example.org,10\n"
+    "2,South,secret@example.org,-5\n"       # amount below its minimum
+    "2,East,bob@example.org,abc\n"          # duplicate id, amount not a number
+    "4,West\n"                              # missing cells
+)
+
+
+def validated(declarations, tmp_path, text: str, schema=None):
+    declarations.agency()
+    kwargs = {"schema": schema} if schema else {}
+    declarations.dataset(files={"2024.csv": text}, privacy=None, **kwargs)
+    spec = load_declarations(declarations.root).datasets["grants"]
+    return spec, validate_pulled(spec, pull(spec, spec.source.deliveries(spec.folder)[0], tmp_path / "stage"))
+
+
+def test_valid_delivery(declarations, tmp_path):
+    _, report = validated(declarations, tmp_path, "id,district,email,amount\n1,North,a@example.org,1\n")
+    assert report.valid and report.rows == 1 and report.summary() == "valid: 1 rows"
+
+
+def test_each_error_has_frictionless_type_row_and_field(declarations, tmp_path):
+    _, report = validated(declarations, tmp_path, ROWS_WITH_ERRORS)
+    assert not report.valid
+    found = {(p.type, p.row, p.field_name) for p in report.problems}
+    assert found == {
+        ("constraint-error", 3, "amount"), ("unique-error", 4, "id"), ("type-error", 4, "amount"),
+        ("primary-key", 4, None), ("missing-cell", 5, "email"), ("missing-cell", 5, "amount"),
+    }
+    minimum = next(p for p in report.problems if p.type == "constraint-error")
+    assert minimum.rule == 'constraint "minimum" is "0"'
+    assert minimum.message == "row 3, field 'amount': the value breaks a rule: constraint \"minimum\" is \"0\""
+
+
+def test_report_never_carries_a_cell_value(declarations, tmp_path):
+    _, report = validated(declarations, tmp_path, ROWS_WITH_ERRORS)
+    text = str(report.to_json()) + report.summary(limit=100)
+    assert "secret@example.org" not in text and "abc" not in text and "-5" not in text
+
+
+def test_header_that_differs_from_the_schema_is_reported(declarations, tmp_path):
+    _, report = validated(declarations, tmp_path, "id,ward,email,amount\n1,North,a@example.org,1\n")
+    assert [(p.type, p.field_number) for p in report.problems] == [("incorrect-label", 2)]
+
+
+def test_typed_load_follows_the_schema(tmp_path):
+    schema = {"fields": [
+        {"name": "n", "type": "number", "decimalChar": ",", "groupChar": "."},
+        {"name": "i", "type": "integer", "bareNumber": False},
+        {"name": "b", "type": "boolean", "trueValues": ["oui"], "falseValues": ["non"]},
+        {"name": "d", "type": "date", "format": "%d/%m/%Y"},
+        {"name": "t", "type": "datetime"},
+        {"name": "s", "type": "string"},
+    ], "missingValues": ["", "n/a"]}
+    path = tmp_path / "typed.csv"
+    path.write_text('n,i,b,d,t,s\n"1.234,5",€12,oui,31/01/2024,2024-01-31T10:00:00Z,n/a\n'
+                    ',7 units,non,01/02/2024,2024-02-01T00:00:00,x\n')
+    sql = casting.typed_select(schema, casting.read_text_csv(path, ["n", "i", "b", "d", "t", "s"], ","))
+    rows = duckdb.connect().execute(sql).fetchall()
+    assert [tuple(map(str, r)) for r in rows] == [
+        ("1234.5", "12", "True", "2024-01-31", "2024-01-31 10:00:00", "None"),
+        ("None", "7", "False", "2024-02-01", "2024-02-01 00:00:00", "x"),
+    ]
