@@ -184,7 +184,7 @@ def cmd_explore(args) -> int:
     print(f"govcat explorer: http://{host}:{args.port}  (Ctrl+C to stop)", flush=True)
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true",
-               "--browser.gatherUsageStats", "false"]
+               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     os.execve(sys.executable, command, env)
     return 0  # not reached
 

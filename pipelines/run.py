@@ -26,14 +26,14 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 def instance_for(home: Path) -> dg.DagsterInstance:
-    if not os.environ.get("DAGSTER_HOME"):
-        folder = HomeLayout(home).dagster
-        folder.mkdir(parents=True, exist_ok=True)
-        config = folder / "dagster.yaml"
-        if not config.exists():
-            config.write_text("telemetry:\n  enabled: false\n")
-        os.environ["DAGSTER_HOME"] = str(folder)
-    return dg.DagsterInstance.get()
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    folder = HomeLayout(home).dagster
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    return dg.DagsterInstance.from_config(str(folder))
 
 
 class Publisher:

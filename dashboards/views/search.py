@@ -19,10 +19,13 @@ if not data.published():
     st.info("Nothing is published yet. Run `govcat publish --all` (or `make demo`) and reload this page.")
     st.stop()
 
+everything = data.find("", [], [], limit=1, offset=0)
+st.write(f"{everything.total} datasets from {len(everything.facets['agency'])} public agencies: "
+         "search them, look inside, download them.")
+
 params = st.query_params
 text = st.text_input("Search datasets", value=params.get("q", ""), key="q", max_chars=200, on_change=_first_page,
                      placeholder="e.g. hospital admissions, road collisions, population")
-everything = data.find("", [], [], limit=1, offset=0)
 agency_labels = {value: label for value, label, _ in everything.facets["agency"]}
 theme_labels = {value: label for value, label, _ in everything.facets["theme"]}
 chosen_agencies = [a for a in params.get_all("agency") if a in agency_labels]
@@ -64,7 +67,8 @@ with results_column:
                          icon=":material/table:")
             release = (f"release {int(hit['release'])} · {int(hit['rows']):,} rows" if pd.notna(hit["release"])
                        else "not yet published")
-            st.caption(f"{hit['agency_name']} · {hit['theme_label']} · {hit['frequency_label']} · {release}")
+            held = " · latest delivery held back" if hit["status"] == "quarantined" else ""
+            st.caption(f"{hit['agency_name']} · {hit['theme_label']} · {hit['frequency_label']} · {release}{held}")
             description = hit["description"]
             st.write(description if len(description) <= 280 else description[:277].rsplit(" ", 1)[0] + "…")
     if pages > 1:

@@ -30,8 +30,8 @@ def test_demo_definitions_load_with_a_chain_per_dataset_grouped_by_agency(monkey
     assert keys == expected
     for key in graph.get_all_asset_keys():
         assert graph.get(key).group_name == key.path[0]
-    checks = {(c.asset_key.path[-1], c.name, c.blocking) for c in graph.asset_check_keys and
-              [graph.get_check_spec(k) for k in graph.asset_check_keys]}
+    checks = {(spec.asset_key.path[-1], spec.name, spec.blocking)
+              for spec in (graph.get_check_spec(key) for key in graph.asset_check_keys)}
     assert checks == {("pulled", "schema_valid", True), ("protected", "privacy_guard", True)}
     for spec in declarations.datasets.values():
         assert definitions.resolve_job_def(job_name(spec.id))

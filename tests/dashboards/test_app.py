@@ -1,0 +1,81 @@
+"""The explorer, driven through Streamlit's AppTest against the published demo."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from catalog.spec import load_declarations
+from tests.conftest import DEMO_DATASETS, REPO
+
+APP = str(REPO / "dashboards" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def published_demo(demo, monkeypatch):
+    monkeypatch.setenv("GOVCAT_HOME", str(demo.home))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return demo.home
+
+
+def result_links(at: AppTest) -> list[str]:
+    """The dataset each search result links to."""
+    return [link.proto.query_string for link in at.get("page_link") if link.proto.page == "dataset"]
+
+
+def table_with(at: AppTest, *columns: str):
+    """The one table on the page that has these columns."""
+    (frame,) = [d.value for d in at.dataframe if set(columns) <= set(d.value.columns)]
+    return frame
+
+
+def open_dataset(dataset_id: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page("views/dataset.py")
+    at.query_params["id"] = dataset_id
+    return at.run()
+
+
+def test_search_finds_a_dataset_by_a_word_from_its_description():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    at.text_input(key="q").input("ward diagnosis").run()
+    assert not at.exception
+    assert at.query_params["q"] == "ward diagnosis"
+    assert result_links(at) == ["id=hospital_admissions"]
+    assert at.caption[0].value == "1 dataset found for “ward diagnosis”"
+
+
+def test_facets_filter_by_agency_and_land_in_the_url():
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert len(result_links(at)) == 10 and at.caption[0].value == "13 datasets found"
+    at.multiselect(key="agency").select("riverton").run()
+    assert not at.exception
+    assert at.query_params["agency"] == "riverton"
+    assert sorted(result_links(at)) == ["id=business_licences", "id=road_collisions", "id=service_requests_311"]
+
+
+def test_dataset_page_shows_metadata_schema_and_rows():
+    at = open_dataset("world_population")
+    assert not at.exception
+    assert at.title[0].value == load_declarations(DEMO_DATASETS).datasets["world_population"].title
+    preview = table_with(at, "Country Name", "Value")
+    assert len(preview) == 100 and preview["Value"].min() > 0
+    assert table_with(at, "column", "type")["column"].tolist() == ["Country Name", "Country Code", "Year", "Value"]
+    assert table_with(at, "release", "delivery")["release"].tolist() == [1]
+
+
+def test_quarantined_delivery_is_explained_beside_the_current_release():
+    at = open_dataset("road_collisions")
+    assert not at.exception
+    (warning,) = at.warning
+    assert warning.value.startswith("The latest delivery was not published: ")
+    assert "The release below is still the current one." in warning.value
+    problems = table_with(at, "row", "field_name", "type", "message")
+    assert len(problems) >= 1 and problems["message"].str.contains("field '").all()
+
+
+def test_unknown_dataset_is_a_clear_message_not_a_traceback():
+    at = open_dataset("no_such_thing<script>")
+    assert not at.exception
+    assert "There is no published public dataset" in at.error[0].value

@@ -1,0 +1,94 @@
+"""The whole flow on the bundled demo agencies: `govcat publish --all` into a temporary home."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from catalog.query import Sandbox
+from catalog.sources import pull
+from catalog.spec import load_declarations
+from tests.conftest import DEMO_DATASETS, REPO, TEST_KEY
+
+QUARANTINED = "road_collisions"
+
+
+@pytest.fixture(scope="module")
+def declared():
+    return load_declarations(DEMO_DATASETS)
+
+
+def test_demo_has_enough_to_explore(declared):
+    assert len(declared.agencies) >= 4 and len(declared.datasets) >= 12
+    formats = {spec.source.format for spec in declared.datasets.values()}
+    assert formats == {"csv", "xlsx", "json", "xml"}
+    assert any(spec.source.encoding not in (None, "utf-8") for spec in declared.datasets.values())
+    assert sum(spec.source.origin is not None for spec in declared.datasets.values()) >= 4
+
+
+def test_every_dataset_is_published_and_the_bad_delivery_quarantined(demo, declared):
+    assert demo.returncode == 3, demo.stderr
+    lines = demo.stdout.splitlines()
+    for dataset_id in declared.datasets:
+        assert f"{dataset_id}: published release 1 (" in demo.stdout, dataset_id
+    quarantined = [line for line in lines if "quarantined" in line]
+    assert len(quarantined) == 1 and quarantined[0].startswith(f"{QUARANTINED}: quarantined collisions-2024-h2.csv: ")
+    assert "row " in quarantined[0] and "field '" in quarantined[0]
+
+
+def test_republishing_unchanged_sources_creates_no_release(demo, declared):
+    env = {"GOVCAT_PSEUDONYM_KEY": TEST_KEY, "PATH": "/usr/bin:/bin"}
+    again = subprocess.run([sys.executable, "-m", "catalog.cli", "publish", "--all", "--home", str(demo.home),
+                            "--datasets", str(DEMO_DATASETS)], capture_output=True, text=True, env=env, cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    assert len(again.stdout.splitlines()) == len(declared.datasets)
+    assert all(": unchanged (release 1 is current" in line for line in again.stdout.splitlines())
+    assert f"{QUARANTINED}: unchanged (release 1 is current; collisions-2024-h2.csv stays quarantined)" in again.stdout
+    assert not list(demo.home.glob("releases/*/2"))
+
+
+def test_list_reports_every_dataset_with_its_release(demo, declared):
+    done = subprocess.run([sys.executable, "-m", "catalog.cli", "list", "--json", "--home", str(demo.home)],
+                          capture_output=True, text=True, cwd=REPO)
+    records = {r["id"]: r for r in json.loads(done.stdout)}
+    assert set(records) == set(declared.datasets)
+    for record in records.values():
+        assert record["release"] == 1 and record["rows"] > 0
+        assert record["status"] == ("quarantined" if record["id"] == QUARANTINED else "published")
+
+
+def test_sql_sees_every_public_release(demo, declared):
+    sandbox = Sandbox(demo.home)
+    assert set(sandbox.tables) == set(declared.datasets)
+    counts = sandbox.query("SELECT count(*) AS n FROM world_population").table.to_pylist()
+    assert counts[0]["n"] > 10_000
+
+
+def _personal_values(spec, tmp_path) -> set[str]:
+    """Every value the source holds in columns that must never be published as they are."""
+    columns = set(spec.privacy.drop) | set(spec.privacy.pseudonymise)
+    values: set[str] = set()
+    for delivery in spec.source.deliveries(spec.folder):
+        pulled = pull(spec, delivery, tmp_path / spec.id / delivery.name)
+        with pulled.path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter=pulled.delimiter):
+                values.update(v for k, v in row.items() if k in columns and v and len(v) >= 4)
+    return values
+
+
+def test_no_personal_value_is_published_anywhere(demo, declared, tmp_path):
+    protected = [s for s in declared.datasets.values() if s.privacy.drop or s.privacy.pseudonymise]
+    assert len(protected) >= 3
+    con = duckdb.connect()
+    catalogue_bytes = (demo.home / "catalogue.duckdb").read_bytes()
+    for spec in protected:
+        personal = _personal_values(spec, tmp_path)
+        assert personal, spec.id
+        table = con.execute(f"SELECT * FROM read_parquet('{demo.home}/releases/{spec.id}/1/data.parquet')").arrow()
+        published = {str(v) for column in table.columns for v in column.to_pylist() if v is not None}
+        assert not personal & published, f"{spec.id} publishes personal values"
+        for value in list(personal)[:200]:
+            assert value.encode() not in catalogue_bytes, f"{spec.id}: {value!r} is in the catalogue"
