@@ -121,3 +121,9 @@ def test_a_reviewed_waiver_lets_a_column_through(declarations, home):
 ])
 def test_column_name_heuristics(name, expected):
     assert privacy.name_suggests(name) == expected
+
+
+def test_reference_numbers_are_not_taken_for_phone_numbers(declarations, home):
+    text = "id,district,email,amount\n1,2024-000123,x,1\n2,2024-000124,y,1\n"
+    _, outcome = publish(declarations, home, text=text)
+    assert outcome.status == "published"
