@@ -140,7 +140,15 @@ class DatasetSpec:
                 constraints = {k: v for k, v in (f.get("constraints") or {}).items() if k in ("required", "unique")}
                 f = {**kept, "type": "string", **({"constraints": constraints} if constraints else {})}
             fields.append(f)
-        return {**self.schema, "fields": fields}
+        kept = {f["name"] for f in fields}
+        schema = {**self.schema, "fields": fields}
+        key = schema.get("primaryKey")
+        if key is not None and not set([key] if isinstance(key, str) else key) <= kept:
+            del schema["primaryKey"]
+        if "foreignKeys" in schema:
+            schema["foreignKeys"] = [fk for fk in schema["foreignKeys"]
+                                     if set([fk["fields"]] if isinstance(fk["fields"], str) else fk["fields"]) <= kept]
+        return schema
 
     def fingerprint(self) -> str:
         """Hash of everything that shapes the published data (not titles or descriptions)."""

@@ -162,3 +162,13 @@ def test_fingerprint_ignores_descriptions_but_not_types(declarations):
     assert load_declarations(declarations.root).datasets["grants"].fingerprint() == before
     schema_file.write_text(schema_file.read_text().replace("type: number", "type: integer"))
     assert load_declarations(declarations.root).datasets["grants"].fingerprint() != before
+
+
+def test_published_schema_drops_removed_fields_and_retypes_pseudonyms(declarations):
+    declarations.agency()
+    declarations.dataset(privacy={"drop": ["id"], "pseudonymise": ["email"]})
+    published = load_declarations(declarations.root).datasets["grants"].published_schema()
+    assert [f["name"] for f in published["fields"]] == ["district", "email", "amount"]
+    email = published["fields"][1]
+    assert email["type"] == "string" and "Pseudonymised" in email["description"]
+    assert "primaryKey" not in published
