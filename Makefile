@@ -10,11 +10,15 @@ PORT ?= 8501
 
 setup: $(VENV)/.installed
 
+# pip's notes about configured package folders that do not exist are noise, not errors
+QUIET_PIP = 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@echo "Installing the pinned dependencies into $(VENV) ..."
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	@set -o pipefail; $(BIN)/python -m pip install --quiet -r requirements.txt $(QUIET_PIP)
+	@set -o pipefail; $(BIN)/python -m pip install --quiet --no-deps -e . $(QUIET_PIP)
 	@touch $@
 
 # Debian's Chromium for the browser tests; Playwright drives it, it never downloads its own.
