@@ -1,8 +1,9 @@
 """Every read the explorer makes, cached, through catalog/ only.
 
 The catalogue connection is cached per catalogue *file version*: a publish swaps in a
-new file, the version changes, and the next rerun opens it (the old connection is closed
-when evicted). Query results are cached with the version in their key, so a new release
+new file, the version changes, and the next rerun opens it. An evicted connection is not
+closed by hand: a session may still be reading through it, and it closes itself once no
+one holds it. Query results are cached with the version in their key, so a new release
 shows at once.
 """
 
@@ -32,12 +33,12 @@ def published() -> bool:
     return bool(version())
 
 
-@st.cache_resource(max_entries=2, on_release=lambda con: con.close())
+@st.cache_resource(max_entries=2)
 def _catalogue(path: str, file_version: str):
     return catalogue_db.open_reader(Path(path))
 
 
-@st.cache_resource(max_entries=2, on_release=lambda sandbox: sandbox.close())
+@st.cache_resource(max_entries=2)
 def _sandbox(path: str, file_version: str) -> Sandbox:
     return Sandbox(Path(path))
 

@@ -102,3 +102,15 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
     assert caught.value.code == 2
+
+
+def test_publish_without_a_key_fails_with_the_remedy_and_publishes_nothing(declarations, home, capsys, monkeypatch):
+    monkeypatch.delenv("GOVCAT_PSEUDONYM_KEY")
+    declarations.agency()
+    declarations.dataset()
+    code, out, _ = govcat(capsys, "publish", "--all", "--datasets", str(declarations.root), "--home", str(home))
+    assert code == 1
+    assert out == ("grants: failed: the run failed: a pseudonymisation key is needed and none is set: set "
+                   "GOVCAT_PSEUDONYM_KEY, or point GOVCAT_PSEUDONYM_KEY_FILE at a key file, or create one with "
+                   "`govcat keygen`\n")
+    assert not list(home.glob("releases/grants/[0-9]*")) and not list(home.glob("staging/grants/*"))
