@@ -44,6 +44,10 @@ def test_search_finds_a_dataset_by_a_word_from_its_description():
     assert at.query_params["q"] == "ward diagnosis"
     assert result_links(at) == ["id=hospital_admissions"]
     assert at.caption[0].value == "1 dataset found for “ward diagnosis”"
+    page = open_dataset("hospital_admissions")
+    rows = table_with(page, "admission_id", "ward", "diagnosis_group")
+    assert len(rows) == 100 and rows["ward"].notna().all()
+    assert not {"patient_name", "date_of_birth", "postcode", "notes"} & set(rows.columns)
 
 
 def test_facets_filter_by_agency_and_land_in_the_url():
