@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS releases (
     dataset_id VARCHAR NOT NULL, release INTEGER NOT NULL, published_at TIMESTAMPTZ NOT NULL,
     delivery VARCHAR, source_sha256 VARCHAR, fingerprint VARCHAR, data_sha256 VARCHAR,
     rows BIGINT, bytes BIGINT, columns VARCHAR, path VARCHAR, note VARCHAR,
-    validation VARCHAR, privacy VARCHAR,
+    validation VARCHAR, privacy VARCHAR, data_start VARCHAR, data_end VARCHAR,
     PRIMARY KEY (dataset_id, release));
 CREATE TABLE IF NOT EXISTS quarantines (
     dataset_id VARCHAR NOT NULL, attempted_at TIMESTAMPTZ NOT NULL, delivery VARCHAR,
@@ -96,8 +96,8 @@ def build(path: Path, declarations: Declarations, previous: Path | None, change=
         con.execute(HISTORY_DDL)
         if previous is not None and previous.exists():
             con.execute(f"ATTACH '{_sql_path(previous)}' AS previous (READ_ONLY)")
-            con.execute("INSERT INTO releases SELECT * FROM previous.releases")
-            con.execute("INSERT INTO quarantines SELECT * FROM previous.quarantines")
+            con.execute("INSERT INTO releases BY NAME SELECT * FROM previous.releases")
+            con.execute("INSERT INTO quarantines BY NAME SELECT * FROM previous.quarantines")
             con.execute("DETACH previous")
         if change is not None:
             change(con)
@@ -107,7 +107,7 @@ def build(path: Path, declarations: Declarations, previous: Path | None, change=
         con.execute("CREATE TABLE agencies AS SELECT * FROM declared_agencies ORDER BY slug")
         con.execute("""
             CREATE TABLE datasets AS
-            SELECT d.*, r.release, r.rows, r.published_at,
+            SELECT d.*, r.release, r.rows, r.published_at, r.data_start, r.data_end,
                    CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > r.published_at)
                         THEN 'quarantined' WHEN r.release IS NOT NULL THEN 'published' ELSE 'unpublished' END AS status,
                    CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > r.published_at)

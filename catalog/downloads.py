@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import io
+import tempfile
 from pathlib import Path
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+import duckdb
 
+from catalog.casting import quote_literal
 from catalog.errors import StoreError
 from catalog.settings import HomeLayout
 
@@ -22,10 +22,13 @@ def release_parquet(home: Path, relative_path: str) -> Path:
 
 
 def csv_bytes(parquet: Path) -> bytes:
-    """The release as UTF-8 CSV with a header row."""
-    buffer = io.BytesIO()
-    with pq.ParquetFile(parquet) as source:
-        with pacsv.CSVWriter(buffer, source.schema_arrow) as writer:
-            for batch in source.iter_batches(batch_size=65_536):
-                writer.write_batch(batch)
-    return buffer.getvalue()
+    """The release as UTF-8 CSV with a header row (dates as YYYY-MM-DD, times without zero fractions)."""
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / "release.csv"
+        con = duckdb.connect()
+        try:
+            con.execute(f"COPY (SELECT * FROM read_parquet({quote_literal(str(parquet))})) "
+                        f"TO {quote_literal(str(target))} (FORMAT csv, HEADER)")
+        finally:
+            con.close()
+        return target.read_bytes()

@@ -110,6 +110,7 @@ class Store:
             rows = self._write_release_folder(folder, data, {
                 "dataset": spec.id, "release": number, "delivery": delivery, "source_sha256": source_sha256,
                 "fingerprint": fingerprint, "schema": spec.published_schema()})
+            start, end = _time_span(folder / "data.parquet", spec.published_schema())
             record = {
                 "dataset_id": spec.id, "release": number, "published_at": _now(), "delivery": delivery,
                 "source_sha256": source_sha256, "fingerprint": fingerprint,
@@ -117,6 +118,7 @@ class Store:
                 "bytes": (folder / "data.parquet").stat().st_size, "columns": json.dumps(spec.published_names),
                 "path": str(folder.relative_to(self.layout.root) / "data.parquet"), "note": note,
                 "validation": json.dumps(validation), "privacy": json.dumps(privacy),
+                "data_start": start, "data_end": end,
             }
             self._commit(declarations, lambda con: _insert(con, "releases", record))
         return Outcome(spec.id, "published", release=number, rows=rows, delivery=delivery)
@@ -198,6 +200,26 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, record: dict) -> None:
     names = ", ".join(record)
     marks = ", ".join("?" for _ in record)
     con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(record.values()))
+
+
+def _time_span(parquet: Path, schema: dict) -> tuple[str | None, str | None]:
+    """First and last day (or year) the data itself covers, from its first date-like column."""
+    field = next((f for f in schema["fields"] if f.get("type") in ("date", "datetime", "year")), None)
+    if field is None:
+        return None, None
+    column = '"' + field["name"].replace('"', '""') + '"'
+    con = duckdb.connect()
+    try:
+        low, high = con.execute(f"SELECT min({column}), max({column}) FROM read_parquet(?)", [str(parquet)]).fetchone()
+    finally:
+        con.close()
+    return _day(low), _day(high)
+
+
+def _day(value) -> str | None:
+    if value is None:
+        return None
+    return value.date().isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
 def _now() -> dt.datetime:

@@ -19,8 +19,8 @@ from catalog.spec import DatasetSpec
 
 ERROR_LIMIT = 1000
 PLAIN = {
-    "type-error": "the value is not a valid {type}",
-    "constraint-error": "the value breaks a rule: {note}",
+    "type-error": "the value is not a valid {type}{form}",
+    "constraint-error": "the value {constraint}",
     "missing-cell": "the row has no cell for this field",
     "extra-cell": "the row has more cells than the header",
     "blank-row": "the row is empty",
@@ -92,10 +92,13 @@ def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:
     name = getattr(error, "field_name", None)
     if name is None and number and number <= len(spec.field_names):
         name = spec.field_names[number - 1]
-    field_type = next((f.get("type", "string") for f in spec.schema["fields"] if f["name"] == name), "value")
+    field = next((f for f in spec.schema["fields"] if f["name"] == name), {})
+    fmt = field.get("format", "default")
     repeats = "is empty" if '"None"' in error.note else re.sub(r"^the same as in the row at position (\d+)$",
                                                                r"repeats row \1", error.note)
-    plain = PLAIN.get(error.type, error.title.lower()).format(type=field_type, note=error.note, repeats=repeats)
+    plain = PLAIN.get(error.type, error.title.lower()).format(
+        type=field.get("type", "string"), form="" if fmt in ("default", "any") else f" in the form {fmt}",
+        constraint=_broken_constraint(error.note, field), repeats=repeats)
     where = []
     if row is not None:
         where.append(f"record {row - 1}" if source_format in ("json", "xml") else f"row {row}")
@@ -103,6 +106,30 @@ def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:
         where.append(f"field {name!r}" if name else f"field {number}")
     message = f"{', '.join(where)}: {plain}" if where else plain
     return Problem(type=error.type, row=row, field_number=number, field_name=name, rule=error.note, message=message)
+
+
+CONSTRAINTS = {
+    "required": "is missing, but the field is required",
+    "minimum": "is below the minimum of {}",
+    "maximum": "is above the maximum of {}",
+    "exclusiveMinimum": "must be greater than {}",
+    "exclusiveMaximum": "must be less than {}",
+    "minLength": "is shorter than {} characters",
+    "maxLength": "is longer than {} characters",
+    "pattern": "does not match the pattern {}",
+    "enum": "is not one of: {}",
+}
+
+
+def _broken_constraint(note: str, field: dict) -> str:
+    """'constraint "minimum" is "0"' as words: 'is below the minimum of 0'."""
+    match = re.match(r'^constraint "(\w+)" is "(.*)"$', note, re.DOTALL)
+    if not match or match.group(1) not in CONSTRAINTS:
+        return f"breaks a rule: {note}"
+    name, value = match.groups()
+    if name == "enum":
+        value = ", ".join(str(v) for v in (field.get("constraints") or {}).get("enum", [])) or value
+    return CONSTRAINTS[name].format(value)
 
 
 def write_report(report: ValidationReport, path: Path) -> None:

@@ -862,8 +862,8 @@ def generate_requests(root: Path) -> None:
                  text) in enumerate(records, 1):
         cells = [("request_id", f"SR-2024-{number:06d}"), ("opened_at", opened.isoformat()),
                  ("closed_at", closed.isoformat() if closed else ""), ("category", category), ("status", status),
-                 ("district", district), ("street", street), ("latitude", f"{lat:.5f}"),
-                 ("longitude", f"{lon:.5f}"), ("channel", channel), ("reporter_email", email),
+                 ("district", district), ("street", street), ("latitude", f"{lat:.3f}"),
+                 ("longitude", f"{lon:.3f}"), ("channel", channel), ("reporter_email", email),
                  ("reporter_phone", phone), ("description", text)]
         lines.append("  <request>")
         for tag, value in cells:

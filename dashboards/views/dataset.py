@@ -1,6 +1,7 @@
 """Dataset page: what it is, its columns, its first rows, its releases, its reports, downloads."""
 
 import json
+import re
 
 import pandas as pd
 import streamlit as st
@@ -9,27 +10,10 @@ from catalog import downloads
 from catalog.browse import fields
 from dashboards import data
 
-dataset_id = st.query_params.get("id", "")
-record = data.dataset(dataset_id) if data.published() and dataset_id else None
 
-if record is None:
-    st.title("Dataset")
-    if dataset_id:
-        st.error(f"There is no published public dataset with the id “{dataset_id[:80]}”.")
-    else:
-        st.info("Choose a dataset from the search page.")
-    st.page_link("views/search.py", label="Search the catalogue", icon=":material/search:")
-    st.stop()
-
-st.query_params["id"] = record["id"]
-st.title(record["title"])
-st.caption(f"Published by **{record['agency_name']}** · {record['theme_label']} · id `{record['id']}`")
-st.write(record["description"])
-
-if record["status"] == "quarantined":
-    st.warning(f"The latest delivery was not published: {record['status_reason']}  \n"
-               + ("The release below is still the current one." if pd.notna(record["release"]) else ""),
-               icon=":material/report:")
+def _escaped(text: str) -> str:
+    """Text shown through Markdown exactly as written (patterns and lists in reasons contain [ ] * _)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+|~!$-])", r"\\\1", str(text))
 
 
 def _when(value) -> str:
@@ -38,6 +22,32 @@ def _when(value) -> str:
 
 def _card(label: str, value: str) -> None:
     st.markdown(f"**{label}**  \n{value or '—'}")
+
+
+dataset_id = st.query_params.get("id", "")
+record = data.dataset(dataset_id) if data.published() and dataset_id else None
+
+if record is None:
+    st.title("Dataset")
+    if dataset_id:
+        st.error(f"There is no published public dataset with the id “{_escaped(dataset_id[:80])}”.")
+    st.page_link("views/search.py", label="Search the catalogue", icon=":material/search:")
+    if data.published():
+        st.subheader("Every public dataset")
+        for _, item in data.find("", [], [], limit=1000, offset=0).hits.sort_values("title").iterrows():
+            st.page_link("views/dataset.py", label=f"{item['title']} ({item['agency_name']})",
+                         query_params={"id": item["id"]})
+    st.stop()
+
+st.query_params["id"] = record["id"]
+st.title(record["title"])
+st.caption(f"Published by **{record['agency_name']}** · {record['theme_label']} · id `{record['id']}`")
+st.write(record["description"])
+
+if record["status"] == "quarantined":
+    st.warning(f"The latest delivery was not published: {_escaped(record['status_reason'])}  \n"
+               + ("The release below is still the current one." if pd.notna(record["release"]) else ""),
+               icon=":material/report:")
 
 
 left, middle, right = st.columns(3)
@@ -51,8 +61,14 @@ with middle:
                if pd.notna(record["release"]) else "Not yet published")
     _card("Current release", release)
     _card("Last published", _when(record["published_at"]))
-    coverage = " to ".join(v for v in (record["temporal_start"], record["temporal_end"]) if v)
-    _card("Time covered", coverage)
+    declared = " to ".join(v for v in (record["temporal_start"], record["temporal_end"]) if v)
+    covered = declared
+    if pd.notna(record["data_start"]):
+        spanned = f"{record['data_start']} to {record['data_end']}"
+        covered = f"{spanned} in release {int(record['release'])}"
+        if declared and declared != spanned:
+            covered += f"  \n(the series covers {declared})"
+    _card("Time covered", covered)
 with right:
     _card("Area covered", record["spatial"])
     _card("Contact", f"{record['contact_name']} ({record['contact_email']})")
@@ -70,11 +86,12 @@ with tab_data:
         st.info("No release has been published yet.")
     else:
         rows = data.preview(record["id"])
-        st.caption(f"The first {len(rows):,} of {int(record['rows']):,} rows of release {int(record['release'])}.")
+        st.caption(f"The first {len(rows):,} of {int(record['rows']):,} rows of release {int(record['release'])}. "
+                   "The Download tab has all of them.")
         st.dataframe(rows, hide_index=True, key="preview")
 
 with tab_schema:
-    st.dataframe(fields(record), hide_index=True, key="columns")
+    st.table(fields(record).set_index("column"))
 
 with tab_releases:
     if releases.empty:
@@ -87,9 +104,9 @@ with tab_releases:
                      column_config={"data_sha256": "checksum (SHA-256)", "published_at": "published"})
     if not quarantines.empty:
         st.subheader("Deliveries that were not published")
-        shown = quarantines.assign(attempted_at=quarantines["attempted_at"].map(_when))
-        st.dataframe(shown[["attempted_at", "delivery", "stage", "reason"]], hide_index=True, key="quarantined",
-                     column_config={"attempted_at": "received", "stage": "stopped at"})
+        for _, held in quarantines.iterrows():
+            st.markdown(f"- **{held['delivery']}**, received {_when(held['attempted_at'])}, stopped at "
+                        f"{held['stage']}: {_escaped(held['reason'])}")
 
 with tab_reports:
     if not releases.empty:

@@ -3,14 +3,24 @@
 import pandas as pd
 import streamlit as st
 
+from catalog.search import MAX_QUERY_CHARS
 from dashboards import data
 
 PAGE_SIZE = 10
+FACETS = {"agency": "Agency", "theme": "Theme"}
 
 
 def _first_page() -> None:
     """A new search or filter starts again at page 1."""
     st.query_params.pop("page", None)
+
+
+def _chosen(facet: str, known: set[str]) -> list[str]:
+    """The facet's values ticked now: the boxes once they exist, the URL on a fresh load."""
+    ticked = [value for value in known if st.session_state.get(f"{facet}:{value}")]
+    if any(f"{facet}:{value}" in st.session_state for value in known):
+        return sorted(ticked)
+    return sorted(v for v in st.query_params.get_all(facet) if v in known)
 
 
 st.title("Open government data")
@@ -23,38 +33,33 @@ everything = data.find("", [], [], limit=1, offset=0)
 st.write(f"{everything.total} datasets from {len(everything.facets['agency'])} public agencies: "
          "search them, look inside, download them.")
 
-params = st.query_params
-text = st.text_input("Search datasets", value=params.get("q", ""), key="q", max_chars=200, on_change=_first_page,
+text = st.text_input("Search datasets", value=st.query_params.get("q", "")[:MAX_QUERY_CHARS], key="q",
+                     max_chars=MAX_QUERY_CHARS, on_change=_first_page,
                      placeholder="e.g. hospital admissions, road collisions, population")
-agency_labels = {value: label for value, label, _ in everything.facets["agency"]}
-theme_labels = {value: label for value, label, _ in everything.facets["theme"]}
-chosen_agencies = [a for a in params.get_all("agency") if a in agency_labels]
-chosen_themes = [t for t in params.get_all("theme") if t in theme_labels]
+labels = {facet: {value: label for value, label, _ in everything.facets[facet]} for facet in FACETS}
+chosen = {facet: _chosen(facet, set(labels[facet])) for facet in FACETS}
 
-facets_column, results_column = st.columns([1, 3], gap="large")
-first = data.find(text, chosen_agencies, chosen_themes, limit=PAGE_SIZE, offset=0)
-counts = {name: {value: count for value, _, count in first.facets[name]} for name in ("agency", "theme")}
-
-with facets_column:
-    st.subheader("Filter")
-    agencies = st.multiselect(
-        "Agency", options=list(agency_labels), default=chosen_agencies, key="agency", on_change=_first_page,
-        format_func=lambda a: f"{agency_labels[a]} ({counts['agency'].get(a, 0)})")
-    themes = st.multiselect(
-        "Theme", options=list(theme_labels), default=chosen_themes, key="theme", on_change=_first_page,
-        format_func=lambda t: f"{theme_labels[t]} ({counts['theme'].get(t, 0)})")
-
-result = first if (agencies, themes) == (chosen_agencies, chosen_themes) else data.find(text, agencies, themes, PAGE_SIZE, 0)
+result = data.find(text, chosen["agency"], chosen["theme"], limit=PAGE_SIZE, offset=0)
 pages = max(1, -(-result.total // PAGE_SIZE))
 try:
-    page = min(max(1, int(params.get("page", "1"))), pages)
+    page = min(max(1, int(st.query_params.get("page", "1"))), pages)
 except ValueError:
     page = 1
 if page > 1:
-    result = data.find(text, agencies, themes, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = data.find(text, chosen["agency"], chosen["theme"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
 
-state = {"q": text, "agency": agencies, "theme": themes, "page": str(page) if page > 1 else ""}
+state = {"q": text, **chosen, "page": str(page) if page > 1 else ""}
 st.query_params.from_dict({k: v for k, v in state.items() if v})
+
+facets_column, results_column = st.columns([1, 2.6], gap="large")
+with facets_column:
+    for facet, title in FACETS.items():
+        st.markdown(f"**{title}**")
+        counts = {value: count for value, _, count in result.facets[facet]}
+        for value, label in sorted(labels[facet].items(), key=lambda item: (-counts.get(item[0], 0), item[1])):
+            if counts.get(value) or value in chosen[facet]:
+                st.checkbox(f"{label} ({counts.get(value, 0)})", value=value in chosen[facet],
+                            key=f"{facet}:{value}", on_change=_first_page)
 
 with results_column:
     found = f"{result.total} dataset{'s' if result.total != 1 else ''}"

@@ -54,7 +54,7 @@ def test_deliveries_are_processed_in_order_and_a_bad_one_is_quarantined(declarat
     assert flow.next_delivery(spec, store).name == "2024-b.csv"
     outcome = flow.publish_delivery(loaded, spec, home, "2024-b.csv")
     assert outcome.status == "quarantined"
-    assert outcome.reason == "1 error: row 2, field 'amount': the value breaks a rule: constraint \"minimum\" is \"0\""
+    assert outcome.reason == "1 error: row 2, field 'amount': the value is below the minimum of 0"
     assert flow.next_delivery(spec, store) is None
     release, rows, status, reason = catalogue_row(home)
     assert (release, rows, status, reason) == (1, 2, "quarantined", outcome.reason)

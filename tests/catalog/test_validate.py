@@ -39,7 +39,7 @@ def test_each_error_has_frictionless_type_row_and_field(declarations, tmp_path):
     }
     minimum = next(p for p in report.problems if p.type == "constraint-error")
     assert minimum.rule == 'constraint "minimum" is "0"'
-    assert minimum.message == "row 3, field 'amount': the value breaks a rule: constraint \"minimum\" is \"0\""
+    assert minimum.message == "row 3, field 'amount': the value is below the minimum of 0"
 
 
 def test_report_never_carries_a_cell_value(declarations, tmp_path):
@@ -70,4 +70,22 @@ def test_typed_load_follows_the_schema(tmp_path):
     assert [tuple(map(str, r)) for r in rows] == [
         ("1234.5", "12", "True", "2024-01-31", "2024-01-31 10:00:00", "None"),
         ("None", "7", "False", "2024-02-01", "2024-02-01 00:00:00", "x"),
+    ]
+
+
+def test_broken_rules_are_said_in_words(declarations, tmp_path):
+    schema = {"fields": [
+        {"name": "id", "type": "string", "constraints": {"required": True, "pattern": "G-[0-9]+"}},
+        {"name": "district", "type": "string", "constraints": {"enum": ["North", "South"]}},
+        {"name": "email", "type": "string", "constraints": {"maxLength": 5}},
+        {"name": "amount", "type": "date", "format": "%d/%m/%Y"},
+    ]}
+    _, report = validated(declarations, tmp_path, "id,district,email,amount\n,West,abcdefg,2024-01-31\nX1,North,a,\n",
+                          schema=schema)
+    assert [p.message for p in report.problems] == [
+        "row 2, field 'id': the value is missing, but the field is required",
+        "row 2, field 'district': the value is not one of: North, South",
+        "row 2, field 'email': the value is longer than 5 characters",
+        "row 2, field 'amount': the value is not a valid date in the form %d/%m/%Y",
+        "row 3, field 'id': the value does not match the pattern G-[0-9]+",
     ]

@@ -53,10 +53,12 @@ def test_search_finds_a_dataset_by_a_word_from_its_description():
 def test_facets_filter_by_agency_and_land_in_the_url():
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert len(result_links(at)) == 10 and at.caption[0].value == "13 datasets found"
-    at.multiselect(key="agency").select("riverton").run()
+    at.checkbox(key="agency:riverton").check().run()
     assert not at.exception
     assert at.query_params["agency"] == "riverton"
     assert sorted(result_links(at)) == ["id=business_licences", "id=road_collisions", "id=service_requests_311"]
+    themes = [box.label for box in at.checkbox if box.key.startswith("theme:")]
+    assert themes == ["Regions and cities (2)", "Transport (1)"]
 
 
 def test_dataset_page_shows_metadata_schema_and_rows():
@@ -65,7 +67,7 @@ def test_dataset_page_shows_metadata_schema_and_rows():
     assert at.title[0].value == load_declarations(DEMO_DATASETS).datasets["world_population"].title
     preview = table_with(at, "Country Name", "Value")
     assert len(preview) == 100 and preview["Value"].min() > 0
-    assert table_with(at, "column", "type")["column"].tolist() == ["Country Name", "Country Code", "Year", "Value"]
+    assert at.table[0].value.index.tolist() == ["Country Name", "Country Code", "Year", "Value"]
     assert table_with(at, "release", "delivery")["release"].tolist() == [1]
 
 
@@ -75,6 +77,9 @@ def test_quarantined_delivery_is_explained_beside_the_current_release():
     (warning,) = at.warning
     assert warning.value.startswith("The latest delivery was not published: ")
     assert "The release below is still the current one." in warning.value
+    covered = next(m.value for m in at.markdown if m.value.startswith("**Time covered**"))
+    assert covered == ("**Time covered**  \n2024-01-01 to 2024-06-30 in release 1  \n"
+                       "(the series covers 2024-01-01 to 2024-12-31)")
     problems = table_with(at, "row", "field_name", "type", "message")
     assert len(problems) >= 1 and problems["message"].str.contains("field '").all()
 
