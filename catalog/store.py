@@ -101,11 +101,12 @@ class Store:
         """Make ``data`` (a Parquet file) release N+1 of ``spec``, unless it changes nothing."""
         fingerprint = spec.fingerprint()
         with self._lock(self.layout.releases / spec.id / ".lock"):
-            current = self.current_release(spec.id)
+            published = [a for a in self.history(spec.id) if a.outcome == "published"]
+            current = published[-1] if published else None
             if current and (current.source_sha256, current.fingerprint) == (source_sha256, fingerprint):
                 self.refresh(declarations)
                 return Outcome(spec.id, "unchanged", release=current.release, delivery=delivery)
-            number = self._last_number(spec.id) + 1
+            number = current.release + 1 if current else 1
             folder = self.layout.release_dir(spec.id, number)
             rows = self._write_release_folder(folder, data, {
                 "dataset": spec.id, "release": number, "delivery": delivery, "source_sha256": source_sha256,
@@ -143,10 +144,6 @@ class Store:
         self._commit(declarations, None)
 
     # ------------------------------------------------------------------ internals
-
-    def _last_number(self, dataset_id: str) -> int:
-        numbers = [a.release for a in self.history(dataset_id) if a.release is not None]
-        return max(numbers, default=0)
 
     def _write_release_folder(self, folder: Path, data: Path, manifest: dict) -> int:
         parent = folder.parent
