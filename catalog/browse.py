@@ -58,7 +58,3 @@ def quarantines(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pd.DataFrame
     return _rows(con, """
         SELECT attempted_at, delivery, stage, reason, report
         FROM quarantines WHERE dataset_id = ? ORDER BY attempted_at DESC""", [dataset_id])
-
-
-def agencies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return _rows(con, "SELECT * FROM agencies ORDER BY name")

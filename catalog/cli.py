@@ -162,7 +162,11 @@ def cmd_sql(args) -> int:
     home = settings.home_dir(args.home)
     if args.limit < 1:
         raise CatalogError("--limit must be at least 1")
-    result = Sandbox(home).query(args.query, row_limit=args.limit)
+    sandbox = Sandbox(home)
+    try:
+        result = sandbox.query(args.query, row_limit=args.limit)
+    finally:
+        sandbox.close()
     frame = result.to_pandas()
     if args.json:
         print(json.dumps([_json_record(r) for r in frame.to_dict("records")], indent=2, ensure_ascii=False))

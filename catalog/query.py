@@ -134,18 +134,3 @@ def _public_releases(layout: HomeLayout) -> dict[str, str]:
     finally:
         con.close()
     return {dataset_id: str(layout.root / path) for dataset_id, path in rows}
-
-
-_cache: dict[Path, Sandbox] = {}
-_cache_lock = threading.Lock()
-
-
-def sandbox_for(home: Path) -> Sandbox:
-    """The sandbox over the current catalogue of ``home``, rebuilt when a new one is published."""
-    home = Path(home).resolve()
-    version = catalogue_db.file_version(HomeLayout(home).catalogue)
-    with _cache_lock:
-        cached = _cache.get(home)
-        if cached is None or cached.version != version:
-            _cache[home] = Sandbox(home)
-        return _cache[home]

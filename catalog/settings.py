@@ -51,10 +51,6 @@ class HomeLayout:
         return self.root / "releases"
 
     @property
-    def quarantine(self) -> Path:
-        return self.root / "quarantine"
-
-    @property
     def staging(self) -> Path:
         return self.root / "staging"
 

@@ -4,7 +4,7 @@ import pytest
 
 from catalog import flow
 from catalog.errors import QueryError
-from catalog.query import Sandbox, sandbox_for
+from catalog.query import Sandbox
 from catalog.spec import load_declarations
 from tests.conftest import GOOD_ROWS, TEST_KEY, Declarations
 
@@ -83,18 +83,3 @@ def test_syntax_error_is_reported_in_one_line(sandbox):
     with pytest.raises(QueryError) as caught:
         sandbox.query("SELEC 1")
     assert "syntax error" in str(caught.value) and "\n" not in str(caught.value)
-
-
-def test_sandbox_follows_new_releases(tmp_path, monkeypatch):
-    monkeypatch.setenv("GOVCAT_PSEUDONYM_KEY", TEST_KEY)
-    declarations, home = Declarations(tmp_path / "datasets"), tmp_path / "home"
-    declarations.agency()
-    declarations.dataset(files={"2024.csv": GOOD_ROWS})
-    loaded = load_declarations(declarations.root)
-    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
-    first = sandbox_for(home)
-    assert first.query("SELECT count(*) AS n FROM grants").table.to_pylist() == [{"n": 2}]
-    (declarations.root / "city" / "grants" / "data" / "2024.csv").write_text(GOOD_ROWS + "3,East,c@example.org,1\n")
-    loaded = load_declarations(declarations.root)
-    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
-    assert sandbox_for(home).query("SELECT count(*) AS n FROM grants").table.to_pylist() == [{"n": 3}]

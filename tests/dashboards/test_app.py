@@ -88,3 +88,20 @@ def test_unknown_dataset_is_a_clear_message_not_a_traceback():
     at = open_dataset("no_such_thing<script>")
     assert not at.exception
     assert "There is no published public dataset" in at.error[0].value
+
+
+def test_a_new_release_shows_at_once(declarations, home, monkeypatch):
+    from catalog import flow
+    from tests.conftest import GOOD_ROWS
+
+    monkeypatch.setenv("GOVCAT_HOME", str(home))
+    declarations.agency()
+    declarations.dataset(files={"2024.csv": GOOD_ROWS})
+    loaded = load_declarations(declarations.root)
+    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
+    assert len(table_with(open_dataset("grants"), "district", "amount")) == 2
+    (declarations.root / "city" / "grants" / "data" / "2024.csv").write_text(GOOD_ROWS + "3,East,c@example.org,1\n")
+    flow.publish_delivery(loaded, loaded.datasets["grants"], home)
+    page = open_dataset("grants")
+    assert len(table_with(page, "district", "amount")) == 3
+    assert table_with(page, "release", "delivery")["release"].tolist() == [2, 1]
