@@ -1,0 +1,275 @@
+"""Validate a table resource: frictionless opens it, DuckDB checks its rows.
+
+frictionless does the work that is the size of a sample (encoding, dialect, header,
+schema inference, the header's errors) and the exact check of the few rows that may hold
+an error. DuckDB does the work that is the size of the file: reading it, the fast type
+and constraint tests, and the unique, primary-key and foreign-key checks. Errors come out
+as frictionless's own error objects, in the order frictionless would list them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import duckdb
+import pyarrow as pa
+from frictionless import errors as ferrors
+from frictionless.table.row import Row, create_cell_handlers
+
+from catalog.casting import quote_ident
+from catalog.validation.fields import FieldSQL, field_sql
+from catalog.validation.loading import LoadedCells, load_cells, scratch_dir
+
+MEMORY_LIMIT = os.environ.get("GOVCAT_VALIDATE_MEMORY", "512MB")
+FETCH_ROWS = 20_000
+
+# A lookup for a foreign key: given the referenced field names, a DuckDB relation of their keys.
+Lookup = Callable[[duckdb.DuckDBPyConnection, list[str]], str | None]
+
+
+@dataclass
+class RowCheck:
+    errors: list                  # frictionless Error objects, in frictionless's order
+    rows: int                     # rows read (up to the error limit's stop, as frictionless counts)
+    partial: bool
+    path: str                     # how the rows were read: "duckdb" or "stream"
+
+
+def connect(work: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill"),
+                                 "preserve_insertion_order": True})
+    return con
+
+
+def check_rows(resource, *, limit_errors: int, lookups: dict[str, Lookup] | None = None,
+               start_errors: int = 0) -> RowCheck:
+    """All row errors of an open table resource, as frictionless reports them."""
+    fields = resource.header.get_expected_fields()
+    labels = resource.labels or []
+    width = max(len(fields), len(labels)) + 1
+    sql_fields = [field_sql(f, resource.schema.missing_values) for f in fields]
+    with scratch_dir() as tmp:
+        work = Path(tmp)
+        con = connect(work)
+        try:
+            loaded = load_cells(con, resource, width, work)
+            return _check(con, resource, fields, sql_fields, loaded, limit_errors, lookups or {}, start_errors)
+        finally:
+            con.close()
+
+
+def _check(con, resource, fields, sql_fields: list[FieldSQL], loaded: LoadedCells, limit_errors: int,
+           lookups: dict[str, Lookup], start_errors: int) -> RowCheck:
+    n = len(fields)
+    handlers = create_cell_handlers(fields)
+    columns = [f"c{i}" for i in range(1, n + 1)]
+    suspicious = _suspicious_sql(sql_fields, columns, n)
+    con.execute(f"CREATE TEMP TABLE flagged AS SELECT rn FROM cells WHERE {suspicious}")
+    flagged = [r[0] for r in con.execute("SELECT rn FROM flagged ORDER BY rn").fetchall()]
+    rows = _python_rows(con, flagged, loaded, handlers)
+
+    integrity = _integrity_fields(resource, fields)
+    integrity_errors: dict[int, list] = {}
+    if integrity.any:
+        _build_keys(con, sql_fields, integrity, rows)
+        integrity_errors = _integrity_errors(con, resource, integrity, rows, loaded, handlers, lookups)
+
+    by_row: dict[int, list] = {}
+    for rn, row in rows.items():
+        if row.errors:
+            by_row[rn] = list(row.errors)
+    for rn, found in integrity_errors.items():
+        by_row.setdefault(rn, []).extend(found)
+
+    errors, partial, last_row = [], False, None
+    for rn in sorted(by_row):
+        errors.extend(by_row[rn])
+        if limit_errors and start_errors + len(errors) >= limit_errors:
+            errors = errors[: max(limit_errors - start_errors, 0)]
+            partial, last_row = True, rn
+            break
+    counted = loaded.rows
+    if partial and last_row is not None:
+        counted = con.execute("SELECT count(*) FROM cells WHERE rn <= ?", [last_row]).fetchone()[0]
+    return RowCheck(errors=errors, rows=counted, partial=partial, path=loaded.path)
+
+
+def _suspicious_sql(sql_fields: list[FieldSQL], columns: list[str], n: int) -> str:
+    """True for a row that may hold any row-level error: frictionless then checks it exactly."""
+    terms = ["odd", f"c{n + 1} IS NOT NULL"]
+    if n:
+        terms.append(f"c{n} IS NULL")              # fewer cells than fields (or a blank line)
+    missing_all = []
+    for spec, col in zip(sql_fields, columns):
+        is_missing = spec.missing_sql(col)
+        missing_all.append(f"({is_missing})")
+        bad = f"NOT ({spec.surely_valid_sql(col)})"
+        if spec.required:
+            terms.append(f"(({is_missing}) OR {bad})")
+        elif spec.missing:
+            terms.append(f"(NOT ({is_missing}) AND {bad})")
+        else:
+            terms.append(bad)
+    if missing_all:
+        terms.append("(" + " AND ".join(missing_all) + ")")    # a blank row
+    return " OR ".join(f"({t})" for t in terms)
+
+
+def _python_rows(con, numbers: list[int], loaded: LoadedCells, handlers) -> dict[int, Row]:
+    """frictionless's own Row for each listed row number: exact errors and parsed values."""
+    rows: dict[int, Row] = {}
+    if not numbers:
+        return rows
+    cols = ", ".join(f"c{i}" for i in range(1, loaded.width + 1))
+    con.register("wanted_rows", pa.table({"rn": pa.array(numbers, pa.int64())}))
+    cursor = con.execute(f"SELECT rn, odd, {cols} FROM cells SEMI JOIN wanted_rows USING (rn) ORDER BY rn")
+    while batch := cursor.fetchmany(FETCH_ROWS):
+        for rn, odd, *cells in batch:
+            if odd:
+                values = loaded.originals[rn]
+            else:
+                values = cells[: next((i for i, c in enumerate(cells) if c is None), len(cells))]
+            row = Row(values, handlers=handlers, row_number=rn)
+            row.errors  # noqa: B018 - reading errors processes every cell once, as frictionless does
+            rows[rn] = row
+    con.unregister("wanted_rows")
+    return rows
+
+
+@dataclass
+class IntegrityFields:
+    unique: list[int]                        # indexes of fields with the unique constraint
+    primary: list[int]                       # indexes of the primary key's fields
+    foreign: list[tuple[dict, list[int]]]    # each foreign key and its fields' indexes
+
+    @property
+    def any(self) -> bool:
+        return bool(self.unique or self.primary or self.foreign)
+
+    @property
+    def keyed(self) -> list[int]:
+        return sorted({*self.unique, *self.primary, *(i for _, idx in self.foreign for i in idx)})
+
+
+def _integrity_fields(resource, fields) -> IntegrityFields:
+    names = [f.name for f in fields]
+    unique = [i for i, f in enumerate(fields) if f.constraints.get("unique")]
+    primary_names = list(resource.schema.primary_key)
+    primary = [names.index(p) for p in primary_names] if primary_names and set(primary_names) <= set(names) else []
+    foreign = []
+    for fk in resource.schema.foreign_keys:
+        target = list(fk["fields"])
+        if set(target) <= set(names):
+            foreign.append((fk, [names.index(t) for t in target]))
+    return IntegrityFields(unique=unique, primary=primary, foreign=foreign)
+
+
+def _key_column(i: int) -> str:
+    return f"k{i + 1}"
+
+
+def _build_keys(con, sql_fields: list[FieldSQL], integrity: IntegrityFields, rows: dict[int, Row]) -> None:
+    """Table ``keys``: each row's key for every field an integrity check compares."""
+    keyed = integrity.keyed
+    select = ", ".join(
+        f"CASE WHEN {sql_fields[i].missing_sql(f'c{i + 1}')} THEN NULL "
+        f"ELSE TRY_CAST({sql_fields[i].key_sql(f'c{i + 1}')} AS {sql_fields[i].key_type}) END AS {_key_column(i)}"
+        for i in keyed)
+    con.execute(f"CREATE TEMP TABLE keys AS SELECT rn, {select} FROM cells ANTI JOIN flagged USING (rn)")
+    if rows:
+        arrays = {"rn": pa.array(list(rows), pa.int64())}
+        for i in keyed:
+            spec = sql_fields[i]
+            arrays[_key_column(i)] = [spec.python_key(row[spec.name]) for row in rows.values()]
+        frame = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in arrays.items()})
+        con.register("python_keys", frame)
+        cast = ", ".join(f"CAST({_key_column(i)} AS {sql_fields[i].key_type})" for i in keyed)
+        con.execute(f"INSERT INTO keys SELECT rn, {cast} FROM python_keys")
+        con.unregister("python_keys")
+
+
+def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int, Row], loaded: LoadedCells,
+                      handlers, lookups: dict[str, Lookup]) -> dict[int, list]:
+    found: dict[int, list[tuple[str, Any]]] = {}
+    fields = resource.header.get_expected_fields()
+    for i in integrity.unique:
+        for rn, previous in _repeats(con, [_key_column(i)]):
+            found.setdefault(rn, []).append(("unique", (fields[i].name, previous)))
+    if integrity.primary:
+        key_cols = [_key_column(i) for i in integrity.primary]
+        all_null = " AND ".join(f"{c} IS NULL" for c in key_cols)
+        blanks = [r[0] for r in con.execute(f"SELECT rn FROM keys WHERE {all_null}").fetchall()]
+        repeats = dict(_repeats(con, key_cols, where=f"NOT ({all_null})"))
+        for rn in sorted({*blanks, *repeats}):
+            found.setdefault(rn, []).append(("primary", repeats.get(rn)))
+    for fk, idx in integrity.foreign:
+        for rn in _orphans(con, resource, fk, idx, lookups):
+            found.setdefault(rn, []).append(("foreign", fk))
+    if not found:
+        return {}
+    missing_rows = sorted(set(found) - set(rows))
+    rows.update(_python_rows(con, missing_rows, loaded, handlers))
+    result: dict[int, list] = {}
+    for rn in sorted(found):
+        row = rows[rn]
+        out = result.setdefault(rn, [])
+        for kind, detail in sorted(found[rn], key=lambda item: ("unique", "primary", "foreign").index(item[0])):
+            out.append(_integrity_error(row, kind, detail))
+    return result
+
+
+def _repeats(con, key_cols: list[str], where: str = "true") -> Iterable[tuple[int, int]]:
+    """(row, the last earlier row with the same key) for every repeated key: frictionless's note."""
+    present = " AND ".join(f"{c} IS NOT NULL" for c in key_cols) if len(key_cols) == 1 else where
+    group = ", ".join(key_cols)
+    sql = (f"WITH dup AS (SELECT {group} FROM keys WHERE {present} GROUP BY {group} HAVING count(*) > 1), "
+           f"hit AS (SELECT rn, {group} FROM keys SEMI JOIN dup USING ({group})) "
+           f"SELECT rn, previous FROM (SELECT rn, lag(rn) OVER (PARTITION BY {group} ORDER BY rn) AS previous "
+           f"FROM hit) WHERE previous IS NOT NULL ORDER BY rn")
+    return con.execute(sql).fetchall()
+
+
+def _orphans(con, resource, fk: dict, idx: list[int], lookups: dict[str, Lookup]) -> list[int]:
+    """Rows whose foreign key is not among the referenced values (skipping all-empty keys)."""
+    reference = fk["reference"]
+    source = reference.get("resource") or ""
+    key_cols = [_key_column(i) for i in idx]
+    if source in ("", resource.name):
+        names = [f.name for f in resource.header.get_expected_fields()]
+        ref_cols = [_key_column(names.index(r)) for r in reference["fields"]]
+        lookup = f"(SELECT DISTINCT {', '.join(f'{r} AS {c}' for r, c in zip(ref_cols, key_cols))} FROM keys " \
+                 f"WHERE NOT ({' AND '.join(f'{r} IS NULL' for r in ref_cols)}))"
+    else:
+        relation = lookups[source](con, list(reference["fields"])) if source in lookups else None
+        if relation is None:
+            return []
+        lookup = f"(SELECT DISTINCT {', '.join(f'{quote_ident(r)} AS {c}' for r, c in zip(reference['fields'], key_cols))} " \
+                 f"FROM {relation})"
+    present = " OR ".join(f"{c} IS NOT NULL" for c in key_cols)
+    match = " AND ".join(f"k.{c} IS NOT DISTINCT FROM l.{c}" for c in key_cols)
+    sql = (f"SELECT rn FROM keys k WHERE ({present}) AND NOT EXISTS "
+           f"(SELECT 1 FROM {lookup} l WHERE {match}) ORDER BY rn")
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+def _integrity_error(row: Row, kind: str, detail):
+    if kind == "unique":
+        name, previous = detail
+        return ferrors.UniqueError.from_row(row, note=f"the same as in the row at position {previous}",
+                                            field_name=name)
+    if kind == "primary":
+        note = ('cells composing the primary keys are all "None"' if detail is None
+                else f"the same as in the row at position {detail}")
+        return ferrors.PrimaryKeyError.from_row(row, note=note)
+    fk = detail
+    target, source = list(fk["fields"]), fk["reference"]
+    cells = [row[name] for name in target]
+    note = 'for "%s": values "%s" not found in the lookup table "%s" as "%s"' % (
+        ", ".join(target), ", ".join(str(c) for c in cells), source.get("resource") or "",
+        ", ".join(source["fields"]))
+    return ferrors.ForeignKeyError.from_row(row, note=note, field_names=target, field_values=cells,
+                                            reference_name=source.get("resource") or "",
+                                            reference_field_names=list(source["fields"]))
