@@ -21,7 +21,7 @@ from frictionless.table.row import Row, create_cell_handlers
 
 from catalog.casting import quote_ident
 from catalog.validation.fields import FieldSQL, field_sql
-from catalog.validation.loading import LoadedCells, load_cells, scratch_dir
+from catalog.validation.loading import CellSource, duckdb_source, scratch_dir, stream_source
 
 MEMORY_LIMIT = os.environ.get("GOVCAT_VALIDATE_MEMORY", "512MB")
 FETCH_ROWS = 20_000
@@ -41,6 +41,7 @@ class RowCheck:
 def connect(work: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "temp_directory": str(work / "spill"),
                                  "preserve_insertion_order": True})
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -48,34 +49,60 @@ def check_rows(resource, *, limit_errors: int, lookups: dict[str, Lookup] | None
                start_errors: int = 0) -> RowCheck:
     """All row errors of an open table resource, as frictionless reports them."""
     fields = resource.header.get_expected_fields()
-    labels = resource.labels or []
-    width = max(len(fields), len(labels)) + 1
+    width = max(len(fields), len(resource.labels or [])) + 1
     sql_fields = [field_sql(f, resource.schema.missing_values) for f in fields]
+    integrity = _integrity_fields(resource, fields)
     with scratch_dir() as tmp:
         work = Path(tmp)
         con = connect(work)
         try:
-            loaded = load_cells(con, resource, width, work)
-            return _check(con, resource, fields, sql_fields, loaded, limit_errors, lookups or {}, start_errors)
+            source = duckdb_source(resource, width, work)
+            if source is None or not _scan(con, source, sql_fields, integrity):
+                source = stream_source(con, resource, width)
+                _scan(con, source, sql_fields, integrity)
+            return _check(con, resource, fields, sql_fields, integrity, source, limit_errors, lookups or {},
+                          start_errors)
         finally:
             con.close()
 
 
-def _check(con, resource, fields, sql_fields: list[FieldSQL], loaded: LoadedCells, limit_errors: int,
-           lookups: dict[str, Lookup], start_errors: int) -> RowCheck:
-    n = len(fields)
-    handlers = create_cell_handlers(fields)
-    columns = [f"c{i}" for i in range(1, n + 1)]
-    suspicious = _suspicious_sql(sql_fields, columns, n)
-    con.execute(f"CREATE TEMP TABLE flagged AS SELECT rn FROM cells WHERE {suspicious}")
-    flagged = [r[0] for r in con.execute("SELECT rn FROM flagged ORDER BY rn").fetchall()]
-    rows = _python_rows(con, flagged, loaded, handlers)
+def _scan(con, source: CellSource, sql_fields: list[FieldSQL], integrity: "IntegrityFields") -> bool:
+    """One pass over the cells: table ``checked`` with each row's number, suspicion, keys and (when
+    needed) its cells. False when DuckDB's own read turns out not to match Python's csv module."""
+    n = len(sql_fields)
+    suspicious = _suspicious_sql(sql_fields, [f"c{i}" for i in range(1, n + 1)], n)
+    cells = "[" + ", ".join(f"c{i}" for i in range(1, source.width + 1)) + "]"
+    keep = "true" if integrity.any else "suspicious"
+    keys = "".join(
+        f", CASE WHEN {sql_fields[i].missing_sql(f'c{i + 1}')} THEN NULL ELSE "
+        f"TRY_CAST({sql_fields[i].key_sql(f'c{i + 1}')} AS {sql_fields[i].key_type}) END AS {_key_column(i)}"
+        for i in integrity.keyed)
+    numbered = "" if source.first_row is not None else "rn, "
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scanned AS SELECT {numbered}odd, ({suspicious}) AS suspicious, "
+                    f"CASE WHEN {keep} THEN {cells} END AS cells{keys} FROM {source.from_sql}")
+    except duckdb.Error:
+        if source.plain is None:
+            raise
+        return False      # e.g. a line break inside quotes, which DuckDB's parallel reader cannot pad
+    loaded = con.execute("SELECT count(*) FROM scanned").fetchone()[0]
+    if not source.confirm(con, loaded):
+        return False
+    numbering = "" if numbered else f"{source.rn_sql()} AS rn, "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS SELECT {numbering}* FROM scanned")
+    return True
 
-    integrity = _integrity_fields(resource, fields)
+
+def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "IntegrityFields", source: CellSource,
+           limit_errors: int, lookups: dict[str, Lookup], start_errors: int) -> RowCheck:
+    handlers = create_cell_handlers(fields)
+    flagged = [r[0] for r in con.execute("SELECT rn FROM checked WHERE suspicious ORDER BY rn").fetchall()]
+    rows = _python_rows(con, flagged, source, handlers)
+
     integrity_errors: dict[int, list] = {}
     if integrity.any:
         _build_keys(con, sql_fields, integrity, rows)
-        integrity_errors = _integrity_errors(con, resource, integrity, rows, loaded, handlers, lookups)
+        integrity_errors = _integrity_errors(con, resource, integrity, rows, source, handlers, lookups)
 
     by_row: dict[int, list] = {}
     for rn, row in rows.items():
@@ -91,10 +118,9 @@ def _check(con, resource, fields, sql_fields: list[FieldSQL], loaded: LoadedCell
             errors = errors[: max(limit_errors - start_errors, 0)]
             partial, last_row = True, rn
             break
-    counted = loaded.rows
-    if partial and last_row is not None:
-        counted = con.execute("SELECT count(*) FROM cells WHERE rn <= ?", [last_row]).fetchone()[0]
-    return RowCheck(errors=errors, rows=counted, partial=partial, path=loaded.path)
+    where = "" if last_row is None else f" WHERE rn <= {int(last_row)}"
+    counted = con.execute(f"SELECT count(*) FROM checked{where}").fetchone()[0]
+    return RowCheck(errors=errors, rows=counted, partial=partial, path=source.path)
 
 
 def _suspicious_sql(sql_fields: list[FieldSQL], columns: list[str], n: int) -> str:
@@ -118,18 +144,17 @@ def _suspicious_sql(sql_fields: list[FieldSQL], columns: list[str], n: int) -> s
     return " OR ".join(f"({t})" for t in terms)
 
 
-def _python_rows(con, numbers: list[int], loaded: LoadedCells, handlers) -> dict[int, Row]:
+def _python_rows(con, numbers: list[int], source: CellSource, handlers) -> dict[int, Row]:
     """frictionless's own Row for each listed row number: exact errors and parsed values."""
     rows: dict[int, Row] = {}
     if not numbers:
         return rows
-    cols = ", ".join(f"c{i}" for i in range(1, loaded.width + 1))
     con.register("wanted_rows", pa.table({"rn": pa.array(numbers, pa.int64())}))
-    cursor = con.execute(f"SELECT rn, odd, {cols} FROM cells SEMI JOIN wanted_rows USING (rn) ORDER BY rn")
+    cursor = con.execute("SELECT rn, odd, cells FROM checked SEMI JOIN wanted_rows USING (rn) ORDER BY rn")
     while batch := cursor.fetchmany(FETCH_ROWS):
-        for rn, odd, *cells in batch:
+        for rn, odd, cells in batch:
             if odd:
-                values = loaded.originals[rn]
+                values = source.originals[rn]
             else:
                 values = cells[: next((i for i, c in enumerate(cells) if c is None), len(cells))]
             row = Row(values, handlers=handlers, row_number=rn)
@@ -171,27 +196,26 @@ def _key_column(i: int) -> str:
     return f"k{i + 1}"
 
 
-def _build_keys(con, sql_fields: list[FieldSQL], integrity: IntegrityFields, rows: dict[int, Row]) -> None:
-    """Table ``keys``: each row's key for every field an integrity check compares."""
+def _build_keys(con, sql_fields: list[FieldSQL], integrity: "IntegrityFields", rows: dict[int, Row]) -> None:
+    """Table ``keys``: each row's key for every field an integrity check compares; the SQL key for
+    surely-valid rows, frictionless's parsed value for the rows it checked."""
     keyed = integrity.keyed
-    select = ", ".join(
-        f"CASE WHEN {sql_fields[i].missing_sql(f'c{i + 1}')} THEN NULL "
-        f"ELSE TRY_CAST({sql_fields[i].key_sql(f'c{i + 1}')} AS {sql_fields[i].key_type}) END AS {_key_column(i)}"
-        for i in keyed)
-    con.execute(f"CREATE TEMP TABLE keys AS SELECT rn, {select} FROM cells ANTI JOIN flagged USING (rn)")
+    names = ", ".join(_key_column(i) for i in keyed)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keys AS SELECT rn, {names} FROM checked WHERE NOT suspicious")
     if rows:
         arrays = {"rn": pa.array(list(rows), pa.int64())}
         for i in keyed:
             spec = sql_fields[i]
-            arrays[_key_column(i)] = [spec.python_key(row[spec.name]) for row in rows.values()]
-        frame = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in arrays.items()})
-        con.register("python_keys", frame)
+            values = [spec.python_key(row[spec.name]) for row in rows.values()]
+            arrays[_key_column(i)] = pa.array([None if v is None else str(v) for v in values], pa.string()) \
+                if spec.key_type in ("VARCHAR", "HUGEINT") else pa.array(values)
+        con.register("python_keys", pa.table(arrays))
         cast = ", ".join(f"CAST({_key_column(i)} AS {sql_fields[i].key_type})" for i in keyed)
         con.execute(f"INSERT INTO keys SELECT rn, {cast} FROM python_keys")
         con.unregister("python_keys")
 
 
-def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int, Row], loaded: LoadedCells,
+def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int, Row], source: CellSource,
                       handlers, lookups: dict[str, Lookup]) -> dict[int, list]:
     found: dict[int, list[tuple[str, Any]]] = {}
     fields = resource.header.get_expected_fields()
@@ -211,7 +235,7 @@ def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int,
     if not found:
         return {}
     missing_rows = sorted(set(found) - set(rows))
-    rows.update(_python_rows(con, missing_rows, loaded, handlers))
+    rows.update(_python_rows(con, missing_rows, source, handlers))
     result: dict[int, list] = {}
     for rn in sorted(found):
         row = rows[rn]

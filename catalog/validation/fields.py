@@ -88,9 +88,9 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
     if kind == "any":
         return ("true", *text)
     if kind == "integer":
-        return (_full(INTEGER), "CAST(CAST({x} AS HUGEINT) AS VARCHAR)", "VARCHAR", _integer)
+        return (_full(INTEGER), "TRY_CAST({x} AS HUGEINT)", "HUGEINT", _integer)
     if kind == "year":
-        return (_full("[0-9]{4}"), "CAST(CAST({x} AS INTEGER) AS VARCHAR)", "VARCHAR", _integer)
+        return (_full("[0-9]{4}"), "TRY_CAST({x} AS HUGEINT)", "HUGEINT", _integer)
     if kind == "number":
         return _number_sql(field)
     if kind == "boolean":
@@ -101,13 +101,13 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
     if kind == "date":
         if fmt == "default":
             return (f"{_full(ISO_DATE)} AND TRY_CAST({{x}} AS DATE) IS NOT NULL",
-                    "CAST({x} AS DATE)", "DATE", _date)
+                    "TRY_CAST({x} AS DATE)", "DATE", _date)
         pattern = _format_regex(fmt, time_codes=False)
         if pattern is None:
             return (None, "NULL", "DATE", _date)
         fmt_sql = quote_literal(fmt)
         return (f"{_full(pattern)} AND TRY_STRPTIME({{x}}, {fmt_sql}) IS NOT NULL",
-                f"CAST(STRPTIME({{x}}, {fmt_sql}) AS DATE)", "DATE", _date)
+                f"CAST(TRY_STRPTIME({{x}}, {fmt_sql}) AS DATE)", "DATE", _date)
     if kind == "datetime":
         if fmt == "default":
             return (f"{_full(ISO_DATE + 'T' + ISO_TIME)} AND TRY_CAST({{x}} AS TIMESTAMP) IS NOT NULL",
@@ -117,7 +117,7 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
             return (None, "NULL", "VARCHAR", _datetime)
         fmt_sql = quote_literal(fmt)
         return (f"{_full(pattern)} AND TRY_STRPTIME({{x}}, {fmt_sql}) IS NOT NULL",
-                f"strftime(STRPTIME({{x}}, {fmt_sql}), '%Y-%m-%dT%H:%M:%S')", "VARCHAR", _datetime)
+                f"strftime(TRY_STRPTIME({{x}}, {fmt_sql}), '%Y-%m-%dT%H:%M:%S')", "VARCHAR", _datetime)
     if kind == "time" and fmt == "default":
         return (_full(ISO_TIME), "{x}", "VARCHAR", _time)
     if kind == "yearmonth":
@@ -140,7 +140,7 @@ def _number_sql(field):
         # frictionless refuses a "." once another decimal character is declared
         before = "{x}" if not field.group_char else f"replace({{x}}, {quote_literal(field.group_char)}, '')"
         ok = f"strpos({before}, '.') = 0 AND {ok}"
-    return (ok, f"CAST({value} AS DOUBLE)", "DOUBLE", _number)
+    return (ok, f"TRY_CAST({value} AS DOUBLE)", "DOUBLE", _number)
 
 
 def _format_regex(fmt: str, *, time_codes: bool) -> str | None:
@@ -179,7 +179,7 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
             # Python's re and RE2 agree on printable ASCII; anything else goes to frictionless
             conditions.append(f"NOT regexp_matches({{x}}, '[^ -~]') AND "
                               f"regexp_full_match({{x}}, {quote_literal(constraint)})")
-        elif name in ORDERED and key_type in ("VARCHAR", "DOUBLE", "DATE") and field.type in ("integer", "number", "year", "date"):
+        elif name in ORDERED and key_type in ("HUGEINT", "DOUBLE", "DATE") and field.type in ("integer", "number", "year", "date"):
             bound = value_reader(constraint)
             if bound is None:
                 return None
@@ -196,7 +196,7 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
 
 
 def _typed(key: str, kind: str) -> str:
-    return "CAST({x} AS HUGEINT)" if kind in ("integer", "year") else key
+    return "TRY_CAST({x} AS HUGEINT)" if kind in ("integer", "year") else key
 
 
 def _literal(value: Any, kind: str) -> str:

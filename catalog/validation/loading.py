@@ -1,9 +1,8 @@
-"""A table's cells into DuckDB, numbered as frictionless numbers rows.
+"""A table's cells as a DuckDB source, numbered as frictionless numbers rows.
 
-Table ``cells`` holds ``rn`` (frictionless's row number), ``odd`` (true when the row could
-not be held as text cells and its original cells are kept in Python) and ``c1``..``cW``,
-each row's cells as text, NULL past the row's end. W is one more than the widest header,
-so a row with one cell too many still shows it.
+A source yields ``odd`` (true when the row could not be held as text cells; its original
+cells are then kept in Python) and ``c1``..``cW``, each row's cells as text, NULL past the
+row's end. W is one more than the widest header, so a row with one cell too many shows it.
 
 Two ways in: DuckDB reads a plain CSV file itself in parallel, and that read is kept only
 when it provably split the file as Python's csv module does (no rejected row, and one row
@@ -30,25 +29,44 @@ TRANSCODED_ENCODINGS = {"iso8859-1", "latin-1", "latin1", "cp1252", "windows-125
 
 
 @dataclass
-class LoadedCells:
+class CellSource:
+    """A FROM clause yielding ``odd``, ``c1``..``cW`` (and ``rn`` unless ``first_row`` is set)."""
+
+    from_sql: str
     width: int
-    rows: int
-    path: str                      # "duckdb" or "stream": how the cells came in
+    path: str                          # "duckdb" or "stream": how the cells came in
+    first_row: int | None = None       # rows are numbered by order: rowid + first_row
+    plain: Path | None = None
+    header_lines: int = 0
     originals: dict[int, list[Any]] = field(default_factory=dict)
 
-    def column(self, number: int) -> str:
-        return f"c{number}"
+    def rn_sql(self) -> str:
+        return f"rowid + {self.first_row}" if self.first_row is not None else "rn"
+
+    def confirm(self, con: duckdb.DuckDBPyConnection, loaded_rows: int) -> bool:
+        """Whether DuckDB split the file as Python's csv module does: no reject, one row per line."""
+        if self.plain is None:
+            return True
+        if con.execute("SELECT count(*) FROM govcat_rejects").fetchone()[0]:
+            return False
+        return loaded_rows + self.header_lines == _physical_lines(self.plain)
 
 
-def load_cells(con: duckdb.DuckDBPyConnection, resource, width: int, work: Path) -> LoadedCells:
-    """Fill table ``cells`` from an open frictionless table resource."""
+def duckdb_source(resource, width: int, work: Path) -> CellSource | None:
+    """DuckDB's own parallel read of a plain CSV file, when the dialect allows it."""
     plain = _plain_csv(resource, work)
-    if plain is not None:
-        loaded = _duckdb_read(con, plain, _dialect_options(resource), width,
-                              header_lines=len(resource.dialect.header_rows or []))
-        if loaded is not None:
-            return loaded
-    return _stream(con, resource, width)
+    if plain is None:
+        return None
+    delimiter, quote = _dialect_options(resource)
+    header_lines = len(resource.dialect.header_rows or [])
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, width + 1))
+    from_sql = (f"(SELECT false AS odd, * FROM read_csv({quote_literal(str(plain))}, auto_detect = false, "
+                f"header = false, skip = {header_lines}, columns = {{{columns}}}, delim = {quote_literal(delimiter)}, "
+                f"quote = {quote_literal(quote)}, escape = {quote_literal(quote)}, nullstr = '\u0001\u0002', "
+                f"null_padding = true, strict_mode = true, ignore_errors = true, store_rejects = true, "
+                f"rejects_table = 'govcat_rejects', rejects_scan = 'govcat_reject_scans'))")
+    return CellSource(from_sql=from_sql, width=width, path="duckdb", first_row=header_lines + 1, plain=plain,
+                      header_lines=header_lines)
 
 
 def _plain_csv(resource, work: Path) -> Path | None:
@@ -56,7 +74,7 @@ def _plain_csv(resource, work: Path) -> Path | None:
     if resource.format != "csv" or resource.compression or not resource.normpath or resource.data is not None:
         return None
     path = Path(resource.normpath)
-    if not path.is_file() or resource.remote:
+    if not path.is_file() or resource.remote or any("\n" in l or "\r" in l for l in resource.labels or []):
         return None
     dialect = resource.dialect
     control = dialect.get_control("csv") if dialect.has_control("csv") else None
@@ -92,29 +110,6 @@ def _dialect_options(resource) -> tuple[str, str]:
     return delimiter, quote
 
 
-def _duckdb_read(con, path: Path, dialect: tuple[str, str], width: int, *, header_lines: int) -> LoadedCells | None:
-    resource_delimiter, quote = dialect
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, width + 1))
-    sql = (f"CREATE OR REPLACE TEMP TABLE raw_cells AS SELECT * FROM read_csv({quote_literal(str(path))}, "
-           f"auto_detect = false, header = false, columns = {{{columns}}}, delim = {quote_literal(resource_delimiter)}, "
-           f"quote = {quote_literal(quote)}, escape = {quote_literal(quote)}, nullstr = '\u0001\u0002', "
-           f"null_padding = true, strict_mode = true, ignore_errors = true, store_rejects = true, "
-           f"rejects_table = 'govcat_rejects', rejects_scan = 'govcat_reject_scans', max_line_size = 67108864)")
-    try:
-        con.execute(sql)
-    except duckdb.Error:
-        return None   # e.g. a quoted line break, which DuckDB's parallel reader cannot pad
-    if con.execute("SELECT count(*) FROM govcat_rejects").fetchone()[0]:
-        return None
-    loaded = con.execute("SELECT count(*) FROM raw_cells").fetchone()[0]
-    if loaded != _physical_lines(path):
-        return None   # a blank line or a line break inside quotes: rows and lines differ
-    # one row per line and the header on line 1: the first data row is row header_lines + 1
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cells AS SELECT rowid + 1 AS rn, false AS odd, * "
-                f"FROM raw_cells WHERE rowid >= {header_lines}")
-    return LoadedCells(width=width, rows=loaded - header_lines, path="duckdb")
-
-
 def _physical_lines(path: Path) -> int:
     count, last, size = 0, b"", 0
     with path.open("rb") as handle:
@@ -124,7 +119,7 @@ def _physical_lines(path: Path) -> int:
     return count + (1 if size and last != b"\n" else 0)
 
 
-def _stream(con, resource, width: int) -> LoadedCells:
+def stream_source(con, resource, width: int) -> CellSource:
     """Copy frictionless's own numbered row stream into DuckDB."""
     schema = pa.schema([("rn", pa.int64()), ("odd", pa.bool_())]
                        + [(f"c{i}", pa.string()) for i in range(1, width + 1)])
@@ -132,7 +127,6 @@ def _stream(con, resource, width: int) -> LoadedCells:
                 + ", ".join(["rn BIGINT", "odd BOOLEAN"] + [f"c{i} VARCHAR" for i in range(1, width + 1)]) + ")")
     originals: dict[int, list[Any]] = {}
     batch: list[list[Any]] = [[] for _ in range(width + 2)]
-    rows = 0
 
     def flush():
         if batch[0]:
@@ -145,7 +139,6 @@ def _stream(con, resource, width: int) -> LoadedCells:
                 col.clear()
 
     for row_number, cells in resource.dialect.read_enumerated_content_stream(resource.cell_stream):
-        rows += 1
         odd = len(cells) > width or any(not isinstance(c, str) for c in cells)
         batch[0].append(row_number)
         batch[1].append(odd)
@@ -156,8 +149,7 @@ def _stream(con, resource, width: int) -> LoadedCells:
         if len(batch[0]) >= CHUNK_ROWS:
             flush()
     flush()
-    con.execute("CREATE OR REPLACE TEMP VIEW cells AS SELECT * FROM stream_cells")
-    return LoadedCells(width=width, rows=rows, path="stream", originals=originals)
+    return CellSource(from_sql="stream_cells", width=width, path="stream", originals=originals)
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory:
