@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     explore.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     explore.set_defaults(run=cmd_explore)
 
+    check_data = commands.add_parser(
+        "validate", help="validate a table, resource or data package (a drop-in for `frictionless validate`)")
+    check_data.add_argument("source", help="a CSV/XLSX file, a resource descriptor or a datapackage.json")
+    check_data.add_argument("--schema", metavar="SCHEMA", help="Table Schema file (default: the descriptor's, "
+                            "or inferred as frictionless infers it)")
+    check_data.add_argument("--type", dest="source_type", metavar="TYPE",
+                            help="what SOURCE is: table, resource, package, schema, ...")
+    check_data.add_argument("--json", action="store_true", help="print the report in frictionless's JSON shape")
+    check_data.add_argument("--limit-errors", type=int, default=1000, metavar="N",
+                            help="stop after N errors (default 1000; 0 for no limit)")
+    check_data.add_argument("--checks", metavar="CHECK", help="extra frictionless checks, e.g. duplicate-row "
+                            "(these run in frictionless itself)")
+    check_data.set_defaults(run=cmd_validate)
+
     keygen = commands.add_parser("keygen", parents=[places], help="create the pseudonymisation key in the home")
     keygen.add_argument("--if-missing", action="store_true", help="do nothing when a key already exists")
     keygen.set_defaults(run=cmd_keygen)
@@ -191,6 +205,22 @@ def cmd_explore(args) -> int:
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
     os.execve(sys.executable, command, env)
     return 0  # not reached
+
+
+def cmd_validate(args) -> int:
+    from catalog.validation.console import print_report
+    from catalog.validation.run import validate
+
+    if args.limit_errors < 0:
+        raise CatalogError("--limit-errors must be 0 (no limit) or more")
+    checks = [c.strip() for c in args.checks.split(",") if c.strip()] if args.checks else None
+    report = validate(args.source, schema=args.schema, type=args.source_type, limit_errors=args.limit_errors,
+                      checks=checks)
+    if args.json:
+        print(report.to_json())
+    else:
+        print_report(report)
+    return 0 if report.valid else EXIT_ERROR
 
 
 def cmd_keygen(args) -> int:

@@ -23,7 +23,7 @@ from catalog.settings import HomeLayout
 from catalog.sources import Pulled, file_sha256, find_delivery, load_pulled, pull
 from catalog.spec import Declarations, DatasetSpec
 from catalog.store import Outcome, Store
-from catalog.validate import ValidationReport, read_report, validate_pulled, write_report
+from catalog.validate import ValidationReport, read_report, validate_pulled, write_report, write_steward_report
 
 PROTECTED = "protected.parquet"
 STALE_STAGING_SECONDS = 24 * 3600
@@ -39,6 +39,10 @@ class Rejected(CatalogError):
 
 def staging_dir(home: Path, dataset_id: str, run_id: str) -> Path:
     return HomeLayout(Path(home)).staging_dir(dataset_id, run_id)
+
+
+def steward_report_path(home: Path, dataset_id: str, run_id: str) -> Path:
+    return HomeLayout(Path(home)).rejected / dataset_id / run_id / "validation.json"
 
 
 def next_delivery(spec: DatasetSpec, store: Store) -> Path | None:
@@ -84,9 +88,10 @@ def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id:
 def step_validate(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str) -> ValidationReport:
     staging = staging_dir(home, spec.id, run_id)
     pulled = load_pulled(staging)
-    report = validate_pulled(spec, pulled)
+    report, full = validate_pulled(spec, pulled)
     write_report(report, staging / "validation.json")
     if not report.valid:
+        write_steward_report(report, full, steward_report_path(home, spec.id, run_id))
         outcome = Store(home).quarantine(declarations, spec, delivery=pulled.delivery,
                                          source_sha256=pulled.source_sha256, stage="validation",
                                          reason=report.summary(), report=report.to_json())

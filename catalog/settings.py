@@ -55,6 +55,11 @@ class HomeLayout:
         return self.root / "staging"
 
     @property
+    def rejected(self) -> Path:
+        """Steward-only reports of rejected deliveries, with the offending values."""
+        return self.root / "rejected"
+
+    @property
     def secrets(self) -> Path:
         return self.root / "secrets"
 

@@ -1,8 +1,14 @@
-"""The validate step: check a staged delivery against its Table Schema with frictionless.
+"""The validate step: check a staged delivery against its Table Schema.
 
+The rows are checked by ``catalog.validation`` (frictionless's answers at DuckDB's speed).
 The report keeps frictionless's vocabulary and positions (error type, row number counted
-with the header as row 1, field number from 1) and adds one plain sentence per error.
-It never copies a cell's value: a rejected cell may be someone's personal data.
+with the header as row 1, field number from 1), adds one plain sentence per error, and
+groups the errors by field and rule with a count and a hint on how to fix them.
+
+This report is public (it is shown on the dataset page), so it never copies a cell's
+value: a rejected cell may be someone's personal data. The steward's copy, written next
+to the rejected delivery with ``write_steward_report``, holds the values as examples and
+frictionless's full machine report.
 """
 
 from __future__ import annotations
@@ -12,12 +18,33 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from frictionless import Dialect, Resource, Schema, formats
+import os
+from collections import Counter
+
+from frictionless import Dialect, Resource, Schema, formats, system
 
 from catalog.sources import Pulled
 from catalog.spec import DatasetSpec
+from catalog.validation.run import validate_table
 
-ERROR_LIMIT = 1000
+ERROR_LIMIT_ENV = "GOVCAT_ERROR_LIMIT"
+DEFAULT_ERROR_LIMIT = 1000
+EXAMPLES = 3
+HINTS = {
+    "type-error": "write every value of this field as a {type}{form}, or correct the field's type in schema.yaml",
+    "constraint-error": "correct the values, or the constraint in schema.yaml if the rule is wrong",
+    "missing-cell": "each row needs a cell for every column: look for a missing delimiter",
+    "extra-cell": "each row must have as many cells as the header: look for an unquoted delimiter inside a value",
+    "blank-row": "remove the empty rows",
+    "primary-key": "each row needs its own primary key: remove the repeated row or correct the key",
+    "unique-error": "this field must not repeat: remove the repeated row or correct the value",
+    "foreign-key": "the value must exist in the referenced data: correct it or publish the referenced row first",
+    "incorrect-label": "rename the column in the file, or the field in schema.yaml, so that they agree",
+    "missing-label": "add the column to the file, or remove the field from schema.yaml",
+    "extra-label": "remove the column from the file, or declare it in schema.yaml",
+    "duplicate-label": "give each column its own name",
+    "blank-label": "give every column a name in the header row",
+}
 PLAIN = {
     "type-error": "the value is not a valid {type}{form}",
     "constraint-error": "the value {constraint}",
@@ -54,6 +81,7 @@ class ValidationReport:
     problems: list[Problem] = field(default_factory=list)
     encoding: str | None = None
     format: str | None = None
+    groups: list[dict] = field(default_factory=list)
 
     def summary(self, limit: int = 3) -> str:
         """One line for a steward: how many errors, and the first few with row, field and rule."""
@@ -73,17 +101,81 @@ class ValidationReport:
         return cls(**{**data, "problems": [Problem(**p) for p in data.get("problems", [])]})
 
 
-def validate_pulled(spec: DatasetSpec, pulled: Pulled) -> ValidationReport:
-    """Validate a staged delivery against ``spec``'s schema."""
+def error_limit() -> int:
+    """The error cap: ``$GOVCAT_ERROR_LIMIT`` (0 means no cap), 1000 by default."""
+    raw = os.environ.get(ERROR_LIMIT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_ERROR_LIMIT
+    try:
+        return max(int(raw), 0)
+    except ValueError:
+        return DEFAULT_ERROR_LIMIT
+
+
+def validate_pulled(spec: DatasetSpec, pulled: Pulled, *, limit_errors: int | None = None):
+    """Validate a staged delivery against ``spec``'s schema: (public report, frictionless's report)."""
+    limit = error_limit() if limit_errors is None else limit_errors
     dialect = Dialect(controls=[formats.CsvControl(delimiter=pulled.delimiter)])
-    resource = Resource(path=pulled.path.name, basepath=str(pulled.path.parent), format="csv",
-                        encoding="utf-8", dialect=dialect, schema=Schema.from_descriptor(spec.schema))
-    report = resource.validate(limit_errors=ERROR_LIMIT)
-    task = report.tasks[0]
+    with system.use_context(trusted=True):
+        resource = Resource(path=pulled.path.name, basepath=str(pulled.path.parent), format="csv",
+                            encoding="utf-8", dialect=dialect, schema=Schema.from_descriptor(spec.schema))
+        full = validate_table(resource, limit_errors=limit)
+    task = full.tasks[0]
     problems = [_problem(error, spec, pulled.format) for error in task.errors]
     truncated = any("error limit" in w for w in task.warnings)
-    return ValidationReport(valid=report.valid, rows=task.stats.get("rows") or 0, error_count=len(problems),
-                            truncated=truncated, problems=problems, encoding=pulled.encoding, format=pulled.format)
+    report = ValidationReport(valid=full.valid, rows=task.stats.get("rows") or 0, error_count=len(problems),
+                              truncated=truncated, problems=problems, encoding=pulled.encoding,
+                              format=pulled.format, groups=_groups(problems, spec))
+    return report, full
+
+
+def _groups(problems: list[Problem], spec: DatasetSpec) -> list[dict]:
+    """Errors by field and rule, most frequent first, each with its first rows and a fix hint."""
+    counts = Counter((p.field_name or "", p.type, _rule_name(p)) for p in problems)
+    first_rows: dict[tuple, list[int]] = {}
+    for p in problems:
+        key = (p.field_name or "", p.type, _rule_name(p))
+        if p.row is not None and len(first_rows.setdefault(key, [])) < 5:
+            first_rows[key].append(p.row)
+    fields = {f["name"]: f for f in spec.schema["fields"]}
+    groups = []
+    for (name, kind, rule), count in counts.most_common():
+        declared = fields.get(name, {})
+        fmt = declared.get("format", "default")
+        hint = HINTS.get(kind, "see the frictionless documentation for this error").format(
+            type=declared.get("type", "string"), form="" if fmt in ("default", "any") else f" in the form {fmt}")
+        groups.append({"field": name or None, "type": kind, "rule": rule, "count": count,
+                       "rows": first_rows.get((name, kind, rule), []), "hint": hint})
+    return groups
+
+
+def _rule_name(problem: Problem) -> str:
+    match = re.match(r'^constraint "(\w+)"', problem.rule or "")
+    return match.group(1) if match else problem.type
+
+
+def write_steward_report(report: ValidationReport, full, path: Path) -> None:
+    """The steward's copy: frictionless's full report plus, per group, the first offending values.
+
+    It is written inside the govcat home, never into the catalogue the public reads."""
+    task = full.tasks[0]
+    examples: dict[str, list[dict]] = {}
+    for error in task.errors:
+        row = getattr(error, "row_number", None)
+        name = getattr(error, "field_name", None) or ""
+        key = f"{name}|{error.type}|{_rule_name_of(error)}"
+        if row is not None and len(examples.setdefault(key, [])) < EXAMPLES:
+            examples[key].append({"row": row, "value": getattr(error, "cell", None)})
+    groups = [{**g, "examples": examples.get(f"{g['field'] or ''}|{g['type']}|{g['rule']}", [])}
+              for g in report.groups]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"summary": report.summary(), "groups": groups, "frictionless": full.to_descriptor()},
+                               indent=2, ensure_ascii=False, default=str))
+
+
+def _rule_name_of(error) -> str:
+    match = re.match(r'^constraint "(\w+)"', getattr(error, "note", "") or "")
+    return match.group(1) if match else error.type
 
 
 def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:

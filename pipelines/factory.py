@@ -54,7 +54,7 @@ def dataset_defs(spec: DatasetSpec, agency: Agency) -> dg.Definitions:
             "format": staged.format, "encoding": staged.encoding or "n/a"})
 
     @dg.asset_check(asset=pulled_key, name="schema_valid", blocking=True,
-                    description="Every row and cell matches the Table Schema (frictionless)")
+                    description="Every row and cell matches the Table Schema (frictionless's rules, checked in DuckDB)")
     def schema_valid(context: dg.AssetCheckExecutionContext, govcat: GovcatResource) -> dg.AssetCheckResult:
         declarations, current = govcat.spec(spec.id)
         home = govcat.home_path()
@@ -63,9 +63,14 @@ def dataset_defs(spec: DatasetSpec, agency: Agency) -> dg.Definitions:
         except flow.Rejected:
             report = read_report(flow.staging_dir(home, spec.id, context.run.run_id) / "validation.json")
             flow.discard_staging(home, spec.id, context.run.run_id)
-        return dg.AssetCheckResult(passed=report.valid, severity=dg.AssetCheckSeverity.ERROR, metadata={
-            "rows": report.rows, "errors": report.error_count, "summary": report.summary(),
-            "first_errors": dg.MetadataValue.json([p.__dict__ for p in report.problems[:20]])})
+        metadata = {"rows": report.rows, "errors": report.error_count, "summary": report.summary(),
+                    "error_cap_reached": report.truncated, "encoding": report.encoding or "utf-8",
+                    "errors_by_field_and_rule": dg.MetadataValue.md(_groups_table(report.groups)),
+                    "first_errors": dg.MetadataValue.json([p.__dict__ for p in report.problems[:20]])}
+        steward = flow.steward_report_path(home, spec.id, context.run.run_id)
+        if steward.exists():
+            metadata["steward_report"] = dg.MetadataValue.path(str(steward))
+        return dg.AssetCheckResult(passed=report.valid, severity=dg.AssetCheckSeverity.ERROR, metadata=metadata)
 
     @dg.asset(key=protected_key, deps=[pulled_key], kinds={"duckdb"},
               description=f"{spec.title}: typed, with the privacy rules applied", **common)
@@ -110,3 +115,14 @@ def _column_schema(spec: DatasetSpec) -> dg.TableSchema:
     return dg.TableSchema(columns=[
         dg.TableColumn(name=f["name"], type=f.get("type", "string"), description=f.get("description"))
         for f in spec.published_schema()["fields"]])
+
+
+def _groups_table(groups: list[dict]) -> str:
+    """The errors by field and rule as a Markdown table for the Dagster UI."""
+    if not groups:
+        return "No errors."
+    lines = ["| field | error | rule | count | first rows | how to fix |", "|---|---|---|---:|---|---|"]
+    for g in groups:
+        rows = ", ".join(str(r) for r in g["rows"])
+        lines.append(f"| {g['field'] or ''} | {g['type']} | {g['rule']} | {g['count']} | {rows} | {g['hint']} |")
+    return "\n".join(lines)

@@ -89,15 +89,14 @@ def _scan(con, source: CellSource, sql_fields: list[FieldSQL], integrity: "Integ
     if not source.confirm(con, loaded):
         return False
     numbering = "" if numbered else f"{source.rn_sql()} AS rn, "
-    con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS SELECT {numbering}* FROM scanned")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW checked AS SELECT {numbering}*, rowid FROM scanned")
     return True
 
 
 def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "IntegrityFields", source: CellSource,
            limit_errors: int, lookups: dict[str, Lookup], start_errors: int) -> RowCheck:
     handlers = create_cell_handlers(fields)
-    flagged = [r[0] for r in con.execute("SELECT rn FROM checked WHERE suspicious ORDER BY rn").fetchall()]
-    rows = _python_rows(con, flagged, source, handlers)
+    rows = _python_rows(con, "suspicious", source, handlers)
 
     integrity_errors: dict[int, list] = {}
     if integrity.any:
@@ -144,13 +143,10 @@ def _suspicious_sql(sql_fields: list[FieldSQL], columns: list[str], n: int) -> s
     return " OR ".join(f"({t})" for t in terms)
 
 
-def _python_rows(con, numbers: list[int], source: CellSource, handlers) -> dict[int, Row]:
-    """frictionless's own Row for each listed row number: exact errors and parsed values."""
+def _python_rows(con, where: str, source: CellSource, handlers) -> dict[int, Row]:
+    """frictionless's own Row for each row the condition picks: exact errors and parsed values."""
     rows: dict[int, Row] = {}
-    if not numbers:
-        return rows
-    con.register("wanted_rows", pa.table({"rn": pa.array(numbers, pa.int64())}))
-    cursor = con.execute("SELECT rn, odd, cells FROM checked SEMI JOIN wanted_rows USING (rn) ORDER BY rn")
+    cursor = con.execute(f"SELECT rn, odd, cells FROM checked WHERE {where}")
     while batch := cursor.fetchmany(FETCH_ROWS):
         for rn, odd, cells in batch:
             if odd:
@@ -160,8 +156,16 @@ def _python_rows(con, numbers: list[int], source: CellSource, handlers) -> dict[
             row = Row(values, handlers=handlers, row_number=rn)
             row.errors  # noqa: B018 - reading errors processes every cell once, as frictionless does
             rows[rn] = row
-    con.unregister("wanted_rows")
-    return rows
+    return dict(sorted(rows.items()))
+
+
+def _rows_numbered(numbers: list[int], source: CellSource) -> str:
+    """A condition picking these row numbers; by rowid when rows are numbered by order."""
+    if not numbers:
+        return "false"
+    if source.first_row is not None:
+        return f"rowid IN ({', '.join(str(int(n) - source.first_row) for n in numbers)})"
+    return f"rn IN ({', '.join(str(int(n)) for n in numbers)})"
 
 
 @dataclass
@@ -235,7 +239,7 @@ def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int,
     if not found:
         return {}
     missing_rows = sorted(set(found) - set(rows))
-    rows.update(_python_rows(con, missing_rows, source, handlers))
+    rows.update(_python_rows(con, _rows_numbered(missing_rows, source), source, handlers))
     result: dict[int, list] = {}
     for rn in sorted(found):
         row = rows[rn]

@@ -125,7 +125,20 @@ with tab_reports:
         st.subheader(f"Why {latest['delivery']} was not published")
         report = json.loads(latest["report"])
         problems = report.get("problems") or []
+        groups = report.get("groups") or []
+        if report.get("truncated"):
+            st.warning(f"Validation stopped at its cap of {report.get('error_count')} errors; "
+                       "there may be more. The delivery was rejected.")
+        if groups:
+            st.markdown("**Errors by field and rule**, with how to fix them:")
+            summary = pd.DataFrame(groups)
+            summary["rows"] = summary["rows"].map(lambda rows: ", ".join(str(r) for r in rows))
+            st.dataframe(summary[["field", "type", "rule", "count", "rows", "hint"]], hide_index=True,
+                         key="error_groups", column_config={"rows": "first rows", "hint": "how to fix"})
+            st.caption("The offending values are kept in the steward's report, not shown here: "
+                       "a rejected cell may hold personal data.")
         if problems:
+            st.markdown("**Every error**")
             table = pd.DataFrame(problems)[["row", "field_name", "type", "message"]]
             st.dataframe(table, hide_index=True, key="problems",
                          column_config={"field_name": "field", "type": "rule broken"})

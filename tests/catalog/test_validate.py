@@ -21,7 +21,7 @@ def validated(declarations, tmp_path, text: str, schema=None):
     kwargs = {"schema": schema} if schema else {}
     declarations.dataset(files={"2024.csv": text}, privacy=None, **kwargs)
     spec = load_declarations(declarations.root).datasets["grants"]
-    return spec, validate_pulled(spec, pull(spec, spec.source.deliveries(spec.folder)[0], tmp_path / "stage"))
+    return spec, validate_pulled(spec, pull(spec, spec.source.deliveries(spec.folder)[0], tmp_path / "stage"))[0]
 
 
 def test_valid_delivery(declarations, tmp_path):
