@@ -98,17 +98,18 @@ def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "Integr
     handlers = create_cell_handlers(fields)
     rows = _python_rows(con, "suspicious", source, handlers)
 
-    integrity_errors: dict[int, list] = {}
+    found: dict[int, list] = {}
     if integrity.any:
         _build_keys(con, sql_fields, integrity, rows)
-        integrity_errors = _integrity_errors(con, resource, integrity, rows, source, handlers, lookups)
+        found = _integrity_findings(con, resource, integrity, lookups)
+        missing_rows = sorted(set(found) - set(rows))
+        rows.update(_python_rows(con, _rows_numbered(missing_rows, source), source, handlers))
 
     by_row: dict[int, list] = {}
-    for rn, row in rows.items():
-        if row.errors:
-            by_row[rn] = list(row.errors)
-    for rn, found in integrity_errors.items():
-        by_row.setdefault(rn, []).extend(found)
+    names = [f.name for f in fields]
+    for rn in sorted({*(rn for rn, row in rows.items() if row.errors), *found}):
+        by_row[rn] = _row_errors(Row(rows[rn].cells, handlers=handlers, row_number=rn), names, integrity,
+                                 found.get(rn, []))
 
     errors, partial, last_row = [], False, None
     for rn in sorted(by_row):
@@ -219,8 +220,9 @@ def _build_keys(con, sql_fields: list[FieldSQL], integrity: "IntegrityFields", r
         con.unregister("python_keys")
 
 
-def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int, Row], source: CellSource,
-                      handlers, lookups: dict[str, Lookup]) -> dict[int, list]:
+def _integrity_findings(con, resource, integrity: IntegrityFields,
+                        lookups: dict[str, Lookup]) -> dict[int, list[tuple[str, Any]]]:
+    """Rows breaking a unique, primary-key or foreign-key rule, with what frictionless's note needs."""
     found: dict[int, list[tuple[str, Any]]] = {}
     fields = resource.header.get_expected_fields()
     for i in integrity.unique:
@@ -236,17 +238,30 @@ def _integrity_errors(con, resource, integrity: IntegrityFields, rows: dict[int,
     for fk, idx in integrity.foreign:
         for rn in _orphans(con, resource, fk, idx, lookups):
             found.setdefault(rn, []).append(("foreign", fk))
-    if not found:
-        return {}
-    missing_rows = sorted(set(found) - set(rows))
-    rows.update(_python_rows(con, _rows_numbered(missing_rows, source), source, handlers))
-    result: dict[int, list] = {}
-    for rn in sorted(found):
-        row = rows[rn]
-        out = result.setdefault(rn, [])
-        for kind, detail in sorted(found[rn], key=lambda item: ("unique", "primary", "foreign").index(item[0])):
-            out.append(_integrity_error(row, kind, detail))
-    return result
+    return found
+
+
+def _row_errors(row: Row, names: list[str], integrity: IntegrityFields, found: list[tuple[str, Any]]) -> list:
+    """A row's errors in frictionless's order, which follows the order its checks read the cells:
+    unique fields, then the primary key, then foreign keys, then every cell."""
+    for i in integrity.unique:
+        row[names[i]]  # noqa: B018 - reading a cell parses it, and records its errors first
+        for kind, detail in found:
+            if kind == "unique" and detail[0] == names[i]:
+                row.errors.append(_integrity_error(row, kind, detail))
+    if integrity.primary:
+        for i in integrity.primary:
+            row[names[i]]  # noqa: B018
+        for kind, detail in found:
+            if kind == "primary":
+                row.errors.append(_integrity_error(row, kind, detail))
+    for fk, idx in integrity.foreign:
+        for i in idx:
+            row[names[i]]  # noqa: B018
+        for kind, detail in found:
+            if kind == "foreign" and detail is fk:
+                row.errors.append(_integrity_error(row, kind, detail))
+    return list(row.errors)
 
 
 def _repeats(con, key_cols: list[str], where: str = "true") -> Iterable[tuple[int, int]]:

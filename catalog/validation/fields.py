@@ -50,9 +50,7 @@ class FieldSQL:
     required: bool
 
     def missing_sql(self, x: str) -> str:
-        if not self.missing:
-            return "false"
-        return f"{x} IN ({', '.join(quote_literal(m) for m in self.missing)})"
+        return one_of(x, [quote_literal(m) for m in self.missing])
 
     def surely_valid_sql(self, x: str) -> str:
         """True when frictionless surely reports nothing for this present, non-missing cell."""
@@ -72,6 +70,16 @@ def field_sql(field, missing_values: list[str]) -> FieldSQL:
     return FieldSQL(name=field.name, ok=ok, key=key, key_type=key_type, python_key=python_key,
                     missing=tuple(str(m) for m in field_missing),
                     required=bool(field.constraints.get("required")))
+
+
+def one_of(x: str, literals: list[str]) -> str:
+    """``x`` equals one of the SQL literals. Never ``IN (...)``: DuckDB may plan a long IN list as
+    a join, and a join does not keep the file's row order, which the row numbers rely on."""
+    if not literals:
+        return "false"
+    if len(literals) <= 4:
+        return "(" + " OR ".join(f"{x} = {lit}" for lit in literals) + ")"
+    return f"list_contains([{', '.join(literals)}], {x})"
 
 
 def _full(pattern: str) -> str:
@@ -94,10 +102,9 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
     if kind == "number":
         return _number_sql(field)
     if kind == "boolean":
-        allowed = [*field.true_values, *field.false_values]
-        truth = ", ".join(quote_literal(v) for v in field.true_values) or "NULL"
-        return (f"{{x}} IN ({', '.join(quote_literal(v) for v in allowed) or 'NULL'})",
-                f"{{x}} IN ({truth})", "BOOLEAN", _boolean)
+        allowed = [quote_literal(v) for v in (*field.true_values, *field.false_values)]
+        return (one_of("{x}", allowed), one_of("{x}", [quote_literal(v) for v in field.true_values]),
+                "BOOLEAN", _boolean)
     if kind == "date":
         if fmt == "default":
             return (f"{_full(ISO_DATE)} AND TRY_CAST({{x}} AS DATE) IS NOT NULL",
@@ -188,8 +195,7 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
             values = [value_reader(v) for v in constraint]
             if any(v is None for v in values):
                 return None
-            listed = ", ".join(_literal(v, field.type) for v in values)
-            conditions.append(f"{_typed(key, field.type)} IN ({listed})")
+            conditions.append(one_of(_typed(key, field.type), [_literal(v, field.type) for v in values]))
         else:
             return None
     return conditions

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from frictionless import Checklist, FrictionlessException, Package, Report, Resource, errors as ferrors, helpers
+from frictionless import Checklist, FrictionlessException, Package, Report, Resource, Schema, errors as ferrors, helpers
 from frictionless import system
 from frictionless.resources import TableResource
 
@@ -29,6 +29,8 @@ def validate(source: Any, *, schema: Any = None, type: str | None = None, limit_
     """Validate ``source`` and return frictionless's report for it."""
     with system.use_context(trusted=trusted):
         try:
+            if isinstance(schema, dict):
+                schema = Schema.from_descriptor(schema)
             resource = source if isinstance(source, Resource) else Resource(
                 source, datatype=type, schema=schema, basepath=basepath, **options)
         except FrictionlessException as exception:
