@@ -206,7 +206,8 @@ def _build_keys(con, sql_fields: list[FieldSQL], integrity: "IntegrityFields", r
     surely-valid rows, frictionless's parsed value for the rows it checked."""
     keyed = integrity.keyed
     names = ", ".join(_key_column(i) for i in keyed)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE keys AS SELECT rn, {names} FROM checked WHERE NOT suspicious")
+    columns = ", ".join(f"{_key_column(i)} {sql_fields[i].key_type}" for i in keyed)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE python_keys (rn BIGINT, {columns})")
     if rows:
         arrays = {"rn": pa.array(list(rows), pa.int64())}
         for i in keyed:
@@ -214,10 +215,12 @@ def _build_keys(con, sql_fields: list[FieldSQL], integrity: "IntegrityFields", r
             values = [spec.python_key(row[spec.name]) for row in rows.values()]
             arrays[_key_column(i)] = pa.array([None if v is None else str(v) for v in values], pa.string()) \
                 if spec.key_type in ("VARCHAR", "HUGEINT") else pa.array(values)
-        con.register("python_keys", pa.table(arrays))
+        con.register("python_key_values", pa.table(arrays))
         cast = ", ".join(f"CAST({_key_column(i)} AS {sql_fields[i].key_type})" for i in keyed)
-        con.execute(f"INSERT INTO keys SELECT rn, {cast} FROM python_keys")
-        con.unregister("python_keys")
+        con.execute(f"INSERT INTO python_keys SELECT rn, {cast} FROM python_key_values")
+        con.unregister("python_key_values")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW keys AS SELECT rn, {names} FROM checked WHERE NOT suspicious "
+                f"UNION ALL SELECT rn, {names} FROM python_keys")
 
 
 def _integrity_findings(con, resource, integrity: IntegrityFields,
