@@ -1,11 +1,13 @@
 """Validation reports name row, field and rule in frictionless's terms, without cell values."""
 
+import json
+
 import duckdb
 
 from catalog import casting
 from catalog.sources import pull
 from catalog.spec import load_declarations
-from catalog.validate import validate_pulled
+from catalog.validate import validate_pulled, write_steward_report
 
 ROWS_WITH_ERRORS = (
     "id,district,email,amount\n"
@@ -89,3 +91,30 @@ def test_broken_rules_are_said_in_words(declarations, tmp_path):
         "row 2, field 'amount': the value is not a valid date in the form %d/%m/%Y",
         "row 3, field 'id': the value does not match the pattern G-[0-9]+",
     ]
+
+
+def test_errors_grouped_by_field_and_rule_with_a_hint_and_no_values(declarations, tmp_path):
+    _, report = validated(declarations, tmp_path, ROWS_WITH_ERRORS)
+    groups = {(g["field"], g["type"], g["rule"]): g for g in report.groups}
+    assert groups[("amount", "constraint-error", "minimum")]["rows"] == [3]
+    assert groups[("email", "missing-cell", "missing-cell")]["count"] == 1
+    assert all(g["hint"] for g in report.groups)
+    assert "secret@example.org" not in json.dumps(report.to_json())
+
+
+def test_the_stewards_report_keeps_the_values_and_frictionlesss_report(declarations, tmp_path):
+    declarations.agency()
+    declarations.dataset(files={"2024.csv": ROWS_WITH_ERRORS}, privacy=None)
+    spec = load_declarations(declarations.root).datasets["grants"]
+    report, full = validate_pulled(spec, pull(spec, spec.source.deliveries(spec.folder)[0], tmp_path / "stage"))
+    write_steward_report(report, full, tmp_path / "steward.json")
+    saved = json.loads((tmp_path / "steward.json").read_text())
+    minimum = next(g for g in saved["groups"] if g["rule"] == "minimum")
+    assert minimum["examples"] == [{"row": 3, "value": "-5"}]
+    assert saved["frictionless"]["valid"] is False and saved["frictionless"]["tasks"][0]["errors"]
+
+
+def test_the_error_cap_is_reported_and_still_rejects(declarations, tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVCAT_ERROR_LIMIT", "2")
+    _, report = validated(declarations, tmp_path, ROWS_WITH_ERRORS)
+    assert not report.valid and report.truncated and report.error_count == 2
