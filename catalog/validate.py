@@ -6,8 +6,8 @@ with the header as row 1, field number from 1), adds one plain sentence per erro
 groups the errors by field and rule with a count and a hint on how to fix them.
 
 This report is public (it is shown on the dataset page), so it never copies a cell's
-value: a rejected cell may be someone's personal data. The steward's copy, written next
-to the rejected delivery with ``write_steward_report``, holds the values as examples and
+value: a rejected cell may be someone's personal data. The steward's copy, written inside
+the govcat home with ``write_steward_report``, holds the values as examples and
 frictionless's full machine report.
 """
 
@@ -131,10 +131,10 @@ def validate_pulled(spec: DatasetSpec, pulled: Pulled, *, limit_errors: int | No
 
 def _groups(problems: list[Problem], spec: DatasetSpec) -> list[dict]:
     """Errors by field and rule, most frequent first, each with its first rows and a fix hint."""
-    counts = Counter((p.field_name or "", p.type, _rule_name(p)) for p in problems)
+    counts = Counter(_group_key(p.field_name, p.type, p.rule) for p in problems)
     first_rows: dict[tuple, list[int]] = {}
     for p in problems:
-        key = (p.field_name or "", p.type, _rule_name(p))
+        key = _group_key(p.field_name, p.type, p.rule)
         if p.row is not None and len(first_rows.setdefault(key, [])) < 5:
             first_rows[key].append(p.row)
     fields = {f["name"]: f for f in spec.schema["fields"]}
@@ -149,9 +149,10 @@ def _groups(problems: list[Problem], spec: DatasetSpec) -> list[dict]:
     return groups
 
 
-def _rule_name(problem: Problem) -> str:
-    match = re.match(r'^constraint "(\w+)"', problem.rule or "")
-    return match.group(1) if match else problem.type
+def _group_key(field_name: str | None, kind: str, note: str | None) -> tuple[str, str, str]:
+    """(field, error type, rule): the rule is the constraint's name, or the error type itself."""
+    match = re.match(r'^constraint "(\w+)"', note or "")
+    return field_name or "", kind, match.group(1) if match else kind
 
 
 def write_steward_report(report: ValidationReport, full, path: Path) -> None:
@@ -159,23 +160,17 @@ def write_steward_report(report: ValidationReport, full, path: Path) -> None:
 
     It is written inside the govcat home, never into the catalogue the public reads."""
     task = full.tasks[0]
-    examples: dict[str, list[dict]] = {}
+    examples: dict[tuple, list[dict]] = {}
     for error in task.errors:
         row = getattr(error, "row_number", None)
-        name = getattr(error, "field_name", None) or ""
-        key = f"{name}|{error.type}|{_rule_name_of(error)}"
+        key = _group_key(getattr(error, "field_name", None), error.type, error.note)
         if row is not None and len(examples.setdefault(key, [])) < EXAMPLES:
             examples[key].append({"row": row, "value": getattr(error, "cell", None)})
-    groups = [{**g, "examples": examples.get(f"{g['field'] or ''}|{g['type']}|{g['rule']}", [])}
-              for g in report.groups]
+    groups = [{**g, "examples": examples.get((g["field"] or "", g["type"], g["rule"]), [])} for g in report.groups]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"summary": report.summary(), "groups": groups, "frictionless": full.to_descriptor()},
                                indent=2, ensure_ascii=False, default=str))
 
-
-def _rule_name_of(error) -> str:
-    match = re.match(r'^constraint "(\w+)"', getattr(error, "note", "") or "")
-    return match.group(1) if match else error.type
 
 
 def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:

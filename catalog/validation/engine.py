@@ -157,7 +157,7 @@ def _python_rows(con, where: str, source: CellSource, handlers) -> dict[int, Row
             row = Row(values, handlers=handlers, row_number=rn)
             row.errors  # noqa: B018 - reading errors processes every cell once, as frictionless does
             rows[rn] = row
-    return dict(sorted(rows.items()))
+    return rows
 
 
 def _rows_numbered(numbers: list[int], source: CellSource) -> str:
@@ -229,7 +229,7 @@ def _integrity_findings(con, resource, integrity: IntegrityFields,
     found: dict[int, list[tuple[str, Any]]] = {}
     fields = resource.header.get_expected_fields()
     for i in integrity.unique:
-        for rn, previous in _repeats(con, [_key_column(i)]):
+        for rn, previous in _repeats(con, [_key_column(i)], where=f"{_key_column(i)} IS NOT NULL"):
             found.setdefault(rn, []).append(("unique", (fields[i].name, previous)))
     if integrity.primary:
         key_cols = [_key_column(i) for i in integrity.primary]
@@ -267,11 +267,11 @@ def _row_errors(row: Row, names: list[str], integrity: IntegrityFields, found: l
     return list(row.errors)
 
 
-def _repeats(con, key_cols: list[str], where: str = "true") -> Iterable[tuple[int, int]]:
-    """(row, the last earlier row with the same key) for every repeated key: frictionless's note."""
-    present = " AND ".join(f"{c} IS NOT NULL" for c in key_cols) if len(key_cols) == 1 else where
+def _repeats(con, key_cols: list[str], *, where: str) -> Iterable[tuple[int, int]]:
+    """(row, the last earlier row with the same key) for every repeated key among the rows ``where``
+    picks: the row frictionless's note names."""
     group = ", ".join(key_cols)
-    sql = (f"WITH dup AS (SELECT {group} FROM keys WHERE {present} GROUP BY {group} HAVING count(*) > 1), "
+    sql = (f"WITH dup AS (SELECT {group} FROM keys WHERE {where} GROUP BY {group} HAVING count(*) > 1), "
            f"hit AS (SELECT rn, {group} FROM keys SEMI JOIN dup USING ({group})) "
            f"SELECT rn, previous FROM (SELECT rn, lag(rn) OVER (PARTITION BY {group} ORDER BY rn) AS previous "
            f"FROM hit) WHERE previous IS NOT NULL ORDER BY rn")

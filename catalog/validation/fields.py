@@ -109,27 +109,28 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
         if fmt == "default":
             return (f"{_full(ISO_DATE)} AND TRY_CAST({{x}} AS DATE) IS NOT NULL",
                     "TRY_CAST({x} AS DATE)", "DATE", _date)
-        pattern = _format_regex(fmt, time_codes=False)
-        if pattern is None:
-            return (None, "NULL", "DATE", _date)
-        fmt_sql = quote_literal(fmt)
-        return (f"{_full(pattern)} AND TRY_STRPTIME({{x}}, {fmt_sql}) IS NOT NULL",
-                f"CAST(TRY_STRPTIME({{x}}, {fmt_sql}) AS DATE)", "DATE", _date)
+        return _strptime_sql(fmt, time_codes=False, key="CAST({parsed} AS DATE)", key_type="DATE",
+                             python_key=_date)
     if kind == "datetime":
         if fmt == "default":
             return (f"{_full(ISO_DATE + 'T' + ISO_TIME)} AND TRY_CAST({{x}} AS TIMESTAMP) IS NOT NULL",
                     "{x}", "VARCHAR", _datetime)
-        pattern = _format_regex(fmt, time_codes=True)
-        if pattern is None:
-            return (None, "NULL", "VARCHAR", _datetime)
-        fmt_sql = quote_literal(fmt)
-        return (f"{_full(pattern)} AND TRY_STRPTIME({{x}}, {fmt_sql}) IS NOT NULL",
-                f"strftime(TRY_STRPTIME({{x}}, {fmt_sql}), '%Y-%m-%dT%H:%M:%S')", "VARCHAR", _datetime)
+        return _strptime_sql(fmt, time_codes=True, key="strftime({parsed}, '%Y-%m-%dT%H:%M:%S')",
+                             key_type="VARCHAR", python_key=_datetime)
     if kind == "time" and fmt == "default":
         return (_full(ISO_TIME), "{x}", "VARCHAR", _time)
     if kind == "yearmonth":
         return (_full("[0-9]{4}-(0[1-9]|1[0-2])"), "{x}", "VARCHAR", _yearmonth)
     return (None, "NULL", "VARCHAR", _text)
+
+
+def _strptime_sql(fmt: str, *, time_codes: bool, key: str, key_type: str, python_key):
+    """A date or datetime in a strptime format: a strict shape test, then DuckDB's strptime."""
+    pattern = _format_regex(fmt, time_codes=time_codes)
+    if pattern is None:
+        return (None, "NULL", key_type, python_key)
+    parsed = f"TRY_STRPTIME({{x}}, {quote_literal(fmt)})"
+    return (f"{_full(pattern)} AND {parsed} IS NOT NULL", key.format(parsed=parsed), key_type, python_key)
 
 
 def _number_sql(field):

@@ -8,6 +8,7 @@ checked by ``engine.check_rows``; the report is frictionless's ``Report``.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -169,12 +170,8 @@ def _end_errors(resource) -> list:
 
 
 def _digest(path: Path, algorithm: str) -> str:
-    import hashlib
-    digest = hashlib.new(algorithm)
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def _finish(resource, timer, errors, warnings, **extra) -> Report:
