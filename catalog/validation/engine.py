@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import duckdb
-import pyarrow as pa
 from frictionless import errors as ferrors
 from frictionless.table.row import Row, create_cell_handlers
 
 from catalog.casting import quote_ident
 from catalog.validation.fields import FieldSQL, field_sql
-from catalog.validation.loading import CellSource, duckdb_source, scratch_dir, stream_source
+from catalog.validation.literals import insert_rows
+from catalog.validation.loading import CellSource, duckdb_source, scratch_dir, stream_source, trim_padding
 
 MEMORY_LIMIT = os.environ.get("GOVCAT_VALIDATE_MEMORY", "512MB")
 FETCH_ROWS = 20_000
@@ -67,12 +67,11 @@ def check_rows(resource, *, limit_errors: int, lookups: dict[str, Lookup] | None
 
 
 def _scan(con, source: CellSource, sql_fields: list[FieldSQL], integrity: "IntegrityFields") -> bool:
-    """One pass over the cells: table ``checked`` with each row's number, suspicion, keys and (when
-    needed) its cells. False when DuckDB's own read turns out not to match Python's csv module."""
+    """One pass over the cells: table ``checked`` with each row's number, suspicion, keys and, for a
+    suspicious row, its cells. False when DuckDB's own read turns out not to match Python's csv module."""
     n = len(sql_fields)
     suspicious = _suspicious_sql(sql_fields, [f"c{i}" for i in range(1, n + 1)], n)
     cells = "[" + ", ".join(f"c{i}" for i in range(1, source.width + 1)) + "]"
-    keep = "true" if integrity.any else "suspicious"
     keys = "".join(
         f", CASE WHEN {sql_fields[i].missing_sql(f'c{i + 1}')} THEN NULL ELSE "
         f"TRY_CAST({sql_fields[i].key_sql(f'c{i + 1}')} AS {sql_fields[i].key_type}) END AS {_key_column(i)}"
@@ -80,7 +79,7 @@ def _scan(con, source: CellSource, sql_fields: list[FieldSQL], integrity: "Integ
     numbered = "" if source.first_row is not None else "rn, "
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE scanned AS SELECT {numbered}odd, ({suspicious}) AS suspicious, "
-                    f"CASE WHEN {keep} THEN {cells} END AS cells{keys} FROM {source.from_sql}")
+                    f"CASE WHEN suspicious THEN {cells} END AS cells{keys} FROM {source.from_sql}")
     except duckdb.Error:
         if source.plain is None:
             raise
@@ -103,7 +102,8 @@ def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "Integr
         _build_keys(con, sql_fields, integrity, rows)
         found = _integrity_findings(con, resource, integrity, lookups)
         missing_rows = sorted(set(found) - set(rows))
-        rows.update(_python_rows(con, _rows_numbered(missing_rows, source), source, handlers))
+        for rn, values in source.fetch_cells(con, missing_rows).items():
+            rows[rn] = Row(values, handlers=handlers, row_number=rn)
 
     by_row: dict[int, list] = {}
     names = [f.name for f in fields]
@@ -150,23 +150,11 @@ def _python_rows(con, where: str, source: CellSource, handlers) -> dict[int, Row
     cursor = con.execute(f"SELECT rn, odd, cells FROM checked WHERE {where}")
     while batch := cursor.fetchmany(FETCH_ROWS):
         for rn, odd, cells in batch:
-            if odd:
-                values = source.originals[rn]
-            else:
-                values = cells[: next((i for i, c in enumerate(cells) if c is None), len(cells))]
+            values = source.originals[rn] if odd else trim_padding(cells)
             row = Row(values, handlers=handlers, row_number=rn)
             row.errors  # noqa: B018 - reading errors processes every cell once, as frictionless does
             rows[rn] = row
     return rows
-
-
-def _rows_numbered(numbers: list[int], source: CellSource) -> str:
-    """A condition picking these row numbers; by rowid when rows are numbered by order."""
-    if not numbers:
-        return "false"
-    if source.first_row is not None:
-        return f"rowid IN ({', '.join(str(int(n) - source.first_row) for n in numbers)})"
-    return f"rn IN ({', '.join(str(int(n)) for n in numbers)})"
 
 
 @dataclass
@@ -208,17 +196,8 @@ def _build_keys(con, sql_fields: list[FieldSQL], integrity: "IntegrityFields", r
     names = ", ".join(_key_column(i) for i in keyed)
     columns = ", ".join(f"{_key_column(i)} {sql_fields[i].key_type}" for i in keyed)
     con.execute(f"CREATE OR REPLACE TEMP TABLE python_keys (rn BIGINT, {columns})")
-    if rows:
-        arrays = {"rn": pa.array(list(rows), pa.int64())}
-        for i in keyed:
-            spec = sql_fields[i]
-            values = [spec.python_key(row[spec.name]) for row in rows.values()]
-            arrays[_key_column(i)] = pa.array([None if v is None else str(v) for v in values], pa.string()) \
-                if spec.key_type in ("VARCHAR", "HUGEINT") else pa.array(values)
-        con.register("python_key_values", pa.table(arrays))
-        cast = ", ".join(f"CAST({_key_column(i)} AS {sql_fields[i].key_type})" for i in keyed)
-        con.execute(f"INSERT INTO python_keys SELECT rn, {cast} FROM python_key_values")
-        con.unregister("python_key_values")
+    parsed = [[rn] + [sql_fields[i].python_key(row[sql_fields[i].name]) for i in keyed] for rn, row in rows.items()]
+    insert_rows(con, "python_keys", ["BIGINT"] + [sql_fields[i].key_type for i in keyed], parsed)
     con.execute(f"CREATE OR REPLACE TEMP VIEW keys AS SELECT rn, {names} FROM checked WHERE NOT suspicious "
                 f"UNION ALL SELECT rn, {names} FROM python_keys")
 

@@ -7,23 +7,29 @@ row's end. W is one more than the widest header, so a row with one cell too many
 Two ways in: DuckDB reads a plain CSV file itself in parallel, and that read is kept only
 when it provably split the file as Python's csv module does (no rejected row, and one row
 per physical line); otherwise frictionless's own row stream is copied in, in chunks.
+
+The scan keeps the cells of suspicious rows only; ``fetch_cells`` brings back any other
+row an integrity check names: from its physical line, as Python's csv module splits it.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from catalog.casting import quote_literal
+from catalog.validation.literals import insert_rows
 
 CHUNK_ROWS = 50_000
+READ_BYTES = 1 << 22
 NATIVE_ENCODINGS = {"utf-8", "utf8", "ascii", "us-ascii", "utf-8-sig"}
 TRANSCODED_ENCODINGS = {"iso8859-1", "latin-1", "latin1", "cp1252", "windows-1252", "iso-8859-1"}
 
@@ -38,7 +44,10 @@ class CellSource:
     first_row: int | None = None       # rows are numbered by order: rowid + first_row
     plain: Path | None = None
     header_lines: int = 0
+    delimiter: str = ","
+    quote: str = '"'
     originals: dict[int, list[Any]] = field(default_factory=dict)
+    line_count: Future | None = None   # the plain file's physical lines, counted while DuckDB reads it
 
     def rn_sql(self) -> str:
         return f"rowid + {self.first_row}" if self.first_row is not None else "rn"
@@ -47,9 +56,41 @@ class CellSource:
         """Whether DuckDB split the file as Python's csv module does: no reject, one row per line."""
         if self.plain is None:
             return True
+        lines = self.line_count.result() if self.line_count is not None else _physical_lines(self.plain)
         if con.execute("SELECT count(*) FROM govcat_rejects").fetchone()[0]:
             return False
-        return loaded_rows + self.header_lines == _physical_lines(self.plain)
+        return loaded_rows + self.header_lines == lines
+
+    def fetch_cells(self, con: duckdb.DuckDBPyConnection, numbers: list[int]) -> dict[int, list[Any]]:
+        """The cells of these rows, as frictionless's row stream gives them."""
+        if not numbers:
+            return {}
+        if self.plain is None:
+            cells = ", ".join(f"c{i}" for i in range(1, self.width + 1))
+            con.execute("CREATE OR REPLACE TEMP TABLE wanted (rn BIGINT)")
+            insert_rows(con, "wanted", ["BIGINT"], ((n,) for n in numbers))
+            found = {}
+            for rn, odd, *values in con.execute(f"SELECT rn, odd, {cells} FROM stream_cells SEMI JOIN wanted "
+                                                f"USING (rn)").fetchall():
+                found[rn] = self.originals[rn] if odd else trim_padding(values)
+            return found
+        # one row per physical line here (``confirm``), so row number n is line n of the file
+        lines = _read_lines(self.plain, set(numbers))
+        found = {}
+        for n, raw in lines.items():
+            text = raw.decode("utf-8")
+            if n == 1:
+                text = text.removeprefix("\ufeff")
+            text = text.removesuffix("\r")
+            found[n] = next(csv.reader([text], delimiter=self.delimiter, quotechar=self.quote, doublequote=True),
+                            [])
+        return found
+
+
+def trim_padding(cells) -> list[Any]:
+    """A row's cells without the NULL padding past its end."""
+    cells = list(cells)
+    return cells[: next((i for i, c in enumerate(cells) if c is None), len(cells))]
 
 
 def duckdb_source(resource, width: int, work: Path) -> CellSource | None:
@@ -65,8 +106,11 @@ def duckdb_source(resource, width: int, work: Path) -> CellSource | None:
                 f"quote = {quote_literal(quote)}, escape = {quote_literal(quote)}, nullstr = '\u0001\u0002', "
                 f"null_padding = true, strict_mode = true, ignore_errors = true, store_rejects = true, "
                 f"rejects_table = 'govcat_rejects', rejects_scan = 'govcat_reject_scans'))")
+    counting = ThreadPoolExecutor(max_workers=1)
+    line_count = counting.submit(_physical_lines, plain)
+    counting.shutdown(wait=False)
     return CellSource(from_sql=from_sql, width=width, path="duckdb", first_row=header_lines + 1, plain=plain,
-                      header_lines=header_lines)
+                      header_lines=header_lines, delimiter=delimiter, quote=quote, line_count=line_count)
 
 
 def _plain_csv(resource, work: Path) -> Path | None:
@@ -113,14 +157,39 @@ def _dialect_options(resource) -> tuple[str, str]:
 def _physical_lines(path: Path) -> int:
     count, last, size = 0, b"", 0
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
+        while chunk := handle.read(READ_BYTES):
             count += chunk.count(b"\n")
             last, size = chunk[-1:], size + len(chunk)
     return count + (1 if size and last != b"\n" else 0)
 
 
+def _read_lines(path: Path, wanted: set[int]) -> dict[int, bytes]:
+    """Lines of the file by number (from 1), without their ``\\n``, in one sequential read."""
+    remaining = sorted(wanted, reverse=True)
+    found: dict[int, bytes] = {}
+    first, carry = 1, b""           # ``carry`` is the start of line ``first``, cut at a chunk's end
+    with path.open("rb") as handle:
+        while remaining and (chunk := handle.read(READ_BYTES)):
+            data = carry + chunk
+            ends = data.count(b"\n")
+            if remaining[-1] < first + ends:
+                parts = data.split(b"\n")
+                while remaining and remaining[-1] < first + ends:
+                    n = remaining.pop()
+                    found[n] = parts[n - first]
+                carry = parts[-1]
+            else:
+                carry = data[data.rfind(b"\n") + 1:]
+            first += ends
+    if remaining and remaining[-1] == first and carry:
+        found[first] = carry
+    return found
+
+
 def stream_source(con, resource, width: int) -> CellSource:
     """Copy frictionless's own numbered row stream into DuckDB."""
+    import pyarrow as pa      # only this slower path needs it
+
     schema = pa.schema([("rn", pa.int64()), ("odd", pa.bool_())]
                        + [(f"c{i}", pa.string()) for i in range(1, width + 1)])
     con.execute("CREATE OR REPLACE TEMP TABLE stream_cells ("

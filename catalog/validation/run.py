@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 from frictionless import Checklist, FrictionlessException, Package, Report, Resource, Schema, errors as ferrors, helpers
 from frictionless import system
 from frictionless.resources import TableResource
 
+from catalog.casting import quote_ident
 from catalog.validation.engine import Lookup, check_rows
+from catalog.validation.literals import insert_rows
 from catalog.validation.fields import field_sql
 
 DEFAULT_LIMIT_ERRORS = 1000
@@ -95,7 +96,9 @@ def _package_lookup(other) -> Lookup:
         except FrictionlessException:
             return None
         table_name = f"lookup_{abs(hash((other.name, tuple(names))))}"
-        con.register(table_name, pa.table({n: pa.array(v) for n, v in values.items()}))
+        columns = ", ".join(f"{quote_ident(n)} {specs[n].key_type}" for n in names)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table_name} ({columns})")
+        insert_rows(con, table_name, [specs[n].key_type for n in names], zip(*(values[n] for n in names)))
         return table_name
     return lookup
 

@@ -122,3 +122,38 @@ def test_the_fast_reader_and_the_stream_reader_agree(tmp_path):
     assert _triples(slow) == _frictionless(with_blank_line)
     shift = {(t, r, f) for t, r, f in _triples(fast) if r is None or r <= 50}
     assert shift <= set(_triples(slow))
+
+
+def _descriptors(report) -> list[dict]:
+    return [{k: v for k, v in e.to_descriptor().items() if k in ("type", "rowNumber", "fieldNumber", "cells", "note")}
+            for task in report.tasks for e in task.errors]
+
+
+@pytest.mark.parametrize("encoding, newline, final_newline", [
+    ("utf-8", "\n", True), ("utf-8", "\r\n", False), ("cp1252", "\r\n", True), ("utf-8-sig", "\n", False)])
+def test_repeated_keys_in_otherwise_valid_rows_carry_their_cells(tmp_path, monkeypatch, encoding, newline,
+                                                                 final_newline):
+    """Rows that pass every cell check but repeat a key are read back from their own line; small
+    read chunks put lines across chunk boundaries."""
+    monkeypatch.setattr("catalog.validation.loading.READ_BYTES", 97)
+    schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"},
+                         {"name": "note", "type": "string"}], "primaryKey": ["id"]}
+    rows = [["id", "name", "note"]]
+    for number in range(1, 121):
+        rows.append([str(number), f"Crème brûlée à la française {number}", f'said "hi", then {number}' if number % 3 else ""])
+    for copy in (5, 40, 77, 119, 120):
+        rows.append(list(rows[copy]))
+    rows.append(rows[1][:1] + ["last, unquoted?", "é"])
+    path = tmp_path / "repeats.csv"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle, lineterminator=newline)
+        writer.writerows(rows)
+    if not final_newline:
+        path.write_bytes(path.read_bytes().removesuffix(newline.encode()))
+    report = validate(path.name, schema=schema, basepath=str(tmp_path), limit_errors=0)
+    with system.use_context(trusted=True):
+        expected = Resource(path=path.name, basepath=str(tmp_path), schema=Schema.from_descriptor(schema)).validate(
+            limit_errors=0)
+    assert report.tasks[0].custom["reader"] == "duckdb"
+    assert len(_descriptors(expected)) == 6
+    assert _descriptors(report) == _descriptors(expected)
