@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import duckdb
 from frictionless import errors as ferrors
@@ -207,16 +207,23 @@ def _integrity_findings(con, resource, integrity: IntegrityFields,
     """Rows breaking a unique, primary-key or foreign-key rule, with what frictionless's note needs."""
     found: dict[int, list[tuple[str, Any]]] = {}
     fields = resource.header.get_expected_fields()
+    repeats_of: dict[tuple[str, ...], list[tuple[int, int]]] = {}    # a unique field is often the primary key
+
+    def repeats(key_cols: list[str]) -> list[tuple[int, int]]:
+        if tuple(key_cols) not in repeats_of:
+            repeats_of[tuple(key_cols)] = _repeats(con, key_cols)
+        return repeats_of[tuple(key_cols)]
+
     for i in integrity.unique:
-        for rn, previous in _repeats(con, [_key_column(i)], where=f"{_key_column(i)} IS NOT NULL"):
+        for rn, previous in repeats([_key_column(i)]):
             found.setdefault(rn, []).append(("unique", (fields[i].name, previous)))
     if integrity.primary:
         key_cols = [_key_column(i) for i in integrity.primary]
         all_null = " AND ".join(f"{c} IS NULL" for c in key_cols)
         blanks = [r[0] for r in con.execute(f"SELECT rn FROM keys WHERE {all_null}").fetchall()]
-        repeats = dict(_repeats(con, key_cols, where=f"NOT ({all_null})"))
-        for rn in sorted({*blanks, *repeats}):
-            found.setdefault(rn, []).append(("primary", repeats.get(rn)))
+        earlier = dict(repeats(key_cols))
+        for rn in sorted({*blanks, *earlier}):
+            found.setdefault(rn, []).append(("primary", earlier.get(rn)))
     for fk, idx in integrity.foreign:
         for rn in _orphans(con, resource, fk, idx, lookups):
             found.setdefault(rn, []).append(("foreign", fk))
@@ -246,10 +253,11 @@ def _row_errors(row: Row, names: list[str], integrity: IntegrityFields, found: l
     return list(row.errors)
 
 
-def _repeats(con, key_cols: list[str], *, where: str) -> Iterable[tuple[int, int]]:
-    """(row, the last earlier row with the same key) for every repeated key among the rows ``where``
-    picks: the row frictionless's note names."""
+def _repeats(con, key_cols: list[str]) -> list[tuple[int, int]]:
+    """(row, the last earlier row with the same key) for every repeated key that is not all empty:
+    the row frictionless's note names."""
     group = ", ".join(key_cols)
+    where = " OR ".join(f"{c} IS NOT NULL" for c in key_cols)
     sql = (f"WITH dup AS (SELECT {group} FROM keys WHERE {where} GROUP BY {group} HAVING count(*) > 1), "
            f"hit AS (SELECT rn, {group} FROM keys SEMI JOIN dup USING ({group})) "
            f"SELECT rn, previous FROM (SELECT rn, lag(rn) OVER (PARTITION BY {group} ORDER BY rn) AS previous "

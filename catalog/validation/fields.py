@@ -24,8 +24,10 @@ from catalog.casting import quote_literal
 INTEGER = r"[+-]?[0-9]{1,18}"
 # at most 15 significant digits, so two different decimals never share a double
 NUMBER = r"[+-]?([0-9]{1,15}(\.[0-9]{0,15})?|\.[0-9]{1,15})"
-EMAIL = (r"[A-Za-z0-9_+-]{1,40}(\.[A-Za-z0-9_+-]{1,40}){0,3}"
-         r"@([A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?\.){1,4}[A-Za-z]{2,12}")
+# a dot-atom local part and a dotted host name; the whole address is kept under 64 characters, so
+# no part can pass the length limits of frictionless's email check (64 local, 63 per label)
+EMAIL = r"[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*@([A-Za-z0-9]+(-+[A-Za-z0-9]+)*\.)+[A-Za-z]{2,12}"
+EMAIL_LENGTH = 64
 UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 URI = r"https?://[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?)*(/[A-Za-z0-9._~/-]*)?"
 BINARY = r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
@@ -33,6 +35,8 @@ ISO_DATE = r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
 ISO_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 DATE_CODES = {"%Y": "[1-9][0-9]{3}", "%m": "[0-9]{2}", "%d": "[0-9]{2}",
               "%H": "([01][0-9]|2[0-3])", "%M": "[0-5][0-9]", "%S": "[0-5][0-9]"}
+# a brace Python's re reads as a repeat but RE2 as text, or the other way round
+UNCLEAR_REPEAT = re.compile(r"\{(?!\d+(,\d*)?\})")
 ORDERED = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 COMPARE = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
@@ -90,7 +94,7 @@ def _type_sql(field) -> tuple[str | None, str, str, Callable[[Any], Any]]:
     kind, fmt = field.type, getattr(field, "format", "default")
     text = ("{x}", "VARCHAR", _text)
     if kind == "string":
-        fast = {"default": "true", "email": _full(EMAIL), "uuid": _full(UUID), "uri": _full(URI),
+        fast = {"default": "true", "email": f"strlen({{x}}) <= {EMAIL_LENGTH} AND {_full(EMAIL)}", "uuid": _full(UUID), "uri": _full(URI),
                 "binary": _full(BINARY)}.get(fmt)
         return (fast, *text)
     if kind == "any":
@@ -174,7 +178,7 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
     """SQL conditions for the field's constraints on a surely-typed cell; None if one has no SQL form."""
     supported = set(field.supported_constraints)
     value_reader = field.create_value_reader()
-    conditions = []
+    conditions, bounds = [], {}
     for name, constraint in field.constraints.items():
         if name not in supported or name in ("required", "unique"):
             continue
@@ -182,16 +186,15 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
             op = ">=" if name == "minLength" else "<="
             conditions.append(f"length({{x}}) {op} {int(constraint)}")
         elif name == "pattern" and field.type == "string":
-            if not _re2_compiles(constraint):
+            if not _re2_compiles(constraint) or UNCLEAR_REPEAT.search(constraint):
                 return None
-            # Python's re and RE2 agree on printable ASCII; anything else goes to frictionless
-            conditions.append(f"NOT regexp_matches({{x}}, '[^ -~]') AND "
-                              f"regexp_full_match({{x}}, {quote_literal(constraint)})")
+            match = f"regexp_full_match({{x}}, {quote_literal(constraint)})"
+            conditions.append(f"NOT regexp_matches({{x}}, '[^ -~]') AND {match}" if _needs_ascii(constraint) else match)
         elif name in ORDERED and key_type in ("HUGEINT", "DOUBLE", "DATE") and field.type in ("integer", "number", "year", "date"):
             bound = value_reader(constraint)
             if bound is None:
                 return None
-            conditions.append(f"{_typed(key, field.type)} {COMPARE[name]} {_literal(bound, field.type)}")
+            bounds[name] = _literal(bound, field.type)
         elif name == "enum" and field.type in ("string", "integer", "number", "year", "date", "boolean"):
             values = [value_reader(v) for v in constraint]
             if any(v is None for v in values):
@@ -199,7 +202,25 @@ def _constraints_sql(field, key: str, key_type: str) -> list[str] | None:
             conditions.append(one_of(_typed(key, field.type), [_literal(v, field.type) for v in values]))
         else:
             return None
+    if bounds:
+        typed = _typed(key, field.type)
+        if set(bounds) == {"minimum", "maximum"}:      # one cast for both ends
+            conditions.append(f"{typed} BETWEEN {bounds['minimum']} AND {bounds['maximum']}")
+        else:
+            conditions.extend(f"{typed} {COMPARE[name]} {bound}" for name, bound in bounds.items())
     return conditions
+
+
+def _needs_ascii(pattern: str) -> bool:
+    """Whether RE2 could accept a non-ASCII or control character that Python's re refuses under this
+    pattern. Literals, ranges, ``.``, and ``\\d \\w \\s`` outside a negated class match no more in RE2
+    than in Python; negated escapes, word boundaries, flags and other letter escapes may."""
+    if not pattern.isascii() or "(?" in pattern:
+        return True
+    escapes = set(re.findall(r"\\([A-Za-z0-9])", pattern))
+    if escapes - {"d", "w", "s"}:
+        return True
+    return bool(escapes) and "[^" in pattern
 
 
 def _typed(key: str, kind: str) -> str:
