@@ -95,7 +95,8 @@ def _scan(con, source: CellSource, sql_fields: list[FieldSQL], integrity: "Integ
 def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "IntegrityFields", source: CellSource,
            limit_errors: int, lookups: dict[str, Lookup], start_errors: int) -> RowCheck:
     handlers = create_cell_handlers(fields)
-    rows = _python_rows(con, "suspicious", source, handlers)
+    names = [f.name for f in fields]
+    rows = _python_rows(con, "suspicious", source, handlers, [names[i] for i in integrity.read_first])
 
     found: dict[int, list] = {}
     if integrity.any:
@@ -106,10 +107,12 @@ def _check(con, resource, fields, sql_fields: list[FieldSQL], integrity: "Integr
             rows[rn] = Row(values, handlers=handlers, row_number=rn)
 
     by_row: dict[int, list] = {}
-    names = [f.name for f in fields]
     for rn in sorted({*(rn for rn, row in rows.items() if row.errors), *found}):
-        by_row[rn] = _row_errors(Row(rows[rn].cells, handlers=handlers, row_number=rn), names, integrity,
-                                 found.get(rn, []))
+        if rn in found:     # its integrity errors go between its cells' errors: read it again in that order
+            by_row[rn] = _row_errors(Row(rows[rn].cells, handlers=handlers, row_number=rn), names, integrity,
+                                     found[rn])
+        else:
+            by_row[rn] = list(rows[rn].errors)
 
     errors, partial, last_row = [], False, None
     for rn in sorted(by_row):
@@ -144,14 +147,17 @@ def _suspicious_sql(sql_fields: list[FieldSQL], columns: list[str], n: int) -> s
     return " OR ".join(f"({t})" for t in terms)
 
 
-def _python_rows(con, where: str, source: CellSource, handlers) -> dict[int, Row]:
-    """frictionless's own Row for each row the condition picks: exact errors and parsed values."""
+def _python_rows(con, where: str, source: CellSource, handlers, first: list[str]) -> dict[int, Row]:
+    """frictionless's own Row for each row the condition picks: exact errors and parsed values. The
+    ``first`` cells are read first, as frictionless's integrity checks read them."""
     rows: dict[int, Row] = {}
     cursor = con.execute(f"SELECT rn, odd, cells FROM checked WHERE {where}")
     while batch := cursor.fetchmany(FETCH_ROWS):
         for rn, odd, cells in batch:
             values = source.originals[rn] if odd else trim_padding(cells)
             row = Row(values, handlers=handlers, row_number=rn)
+            for name in first:
+                row[name]  # noqa: B018 - reading a cell parses it, and records its errors
             row.errors  # noqa: B018 - reading errors processes every cell once, as frictionless does
             rows[rn] = row
     return rows
@@ -166,6 +172,11 @@ class IntegrityFields:
     @property
     def any(self) -> bool:
         return bool(self.unique or self.primary or self.foreign)
+
+    @property
+    def read_first(self) -> list[int]:
+        """The fields frictionless's integrity checks read, in their order: before any other cell."""
+        return [*self.unique, *self.primary, *(i for _, idx in self.foreign for i in idx)]
 
     @property
     def keyed(self) -> list[int]:
