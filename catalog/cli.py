@@ -18,6 +18,7 @@ from pathlib import Path
 
 from catalog import settings
 from catalog.errors import CatalogError
+from catalog.references import publish_order
 
 EXIT_ERROR, EXIT_QUARANTINED = 1, 3
 
@@ -109,6 +110,7 @@ def cmd_publish(args) -> int:
         raise CatalogError("name the datasets to publish, or use --all")
     declarations = _declarations(args)
     specs = list(declarations.datasets.values()) if args.all else declarations.select(args.ids)
+    specs = publish_order(specs)
     home = settings.home_dir(args.home)
     from pipelines.run import Publisher  # Dagster is only needed here
 

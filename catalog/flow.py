@@ -19,6 +19,7 @@ import duckdb
 
 from catalog import casting, privacy
 from catalog.errors import CatalogError, SourceError
+from catalog.references import release_lookups
 from catalog.settings import HomeLayout
 from catalog.sources import Pulled, file_sha256, find_delivery, load_pulled, pull
 from catalog.spec import Declarations, DatasetSpec
@@ -88,7 +89,7 @@ def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id:
 def step_validate(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str) -> ValidationReport:
     staging = staging_dir(home, spec.id, run_id)
     pulled = load_pulled(staging)
-    report, full = validate_pulled(spec, pulled)
+    report, full = validate_pulled(spec, pulled, lookups=release_lookups(declarations.datasets, spec, home))
     write_report(report, staging / "validation.json")
     if not report.valid:
         write_steward_report(report, full, steward_report_path(home, spec.id, run_id))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from catalog.errors import SpecError
+from catalog.references import reference_problems
 from catalog.schema import schema_problems
 from catalog.vocabulary import ACCESS_LEVELS, FREQUENCIES, LICENCES, SOURCE_FORMATS, THEMES, Licence
 from catalog.yamlfile import YamlProblem, read_yaml
@@ -207,6 +208,8 @@ def load_declarations(root: Path) -> Declarations:
             continue
         first_seen[spec.id] = dataset_file
         datasets[spec.id] = spec
+    schema_files = {i: _show(f.parent / "schema.yaml", root) for i, f in first_seen.items()}
+    problems.extend(reference_problems(datasets, schema_files))
     if problems:
         raise SpecError(problems)
     return Declarations(root=root, agencies=agencies, datasets=datasets)

@@ -25,6 +25,7 @@ from frictionless import Dialect, Resource, Schema, formats, system
 
 from catalog.sources import Pulled
 from catalog.spec import DatasetSpec
+from catalog.validation.engine import Lookup
 from catalog.validation.run import validate_table
 
 ERROR_LIMIT_ENV = "GOVCAT_ERROR_LIMIT"
@@ -53,7 +54,7 @@ PLAIN = {
     "blank-row": "the row is empty",
     "primary-key": "the primary key {repeats}",
     "unique-error": "the value {repeats}, but must be unique",
-    "foreign-key": "the value has no match in the referenced data",
+    "foreign-key": "the value has no match in {reference}",
     "incorrect-label": "the header says something other than the schema's field name",
     "missing-label": "the header has no column for this field",
     "extra-label": "the header has a column the schema does not declare",
@@ -112,14 +113,16 @@ def error_limit() -> int:
         return DEFAULT_ERROR_LIMIT
 
 
-def validate_pulled(spec: DatasetSpec, pulled: Pulled, *, limit_errors: int | None = None):
-    """Validate a staged delivery against ``spec``'s schema: (public report, frictionless's report)."""
+def validate_pulled(spec: DatasetSpec, pulled: Pulled, *, limit_errors: int | None = None,
+                    lookups: dict[str, Lookup] | None = None):
+    """Validate a staged delivery against ``spec``'s schema: (public report, frictionless's report).
+    ``lookups`` holds the values of the datasets its foreign keys refer to."""
     limit = error_limit() if limit_errors is None else limit_errors
     dialect = Dialect(controls=[formats.CsvControl(delimiter=pulled.delimiter)])
     with system.use_context(trusted=True):
         resource = Resource(path=pulled.path.name, basepath=str(pulled.path.parent), format="csv",
                             encoding="utf-8", dialect=dialect, schema=Schema.from_descriptor(spec.schema))
-        full = validate_table(resource, limit_errors=limit)
+        full = validate_table(resource, limit_errors=limit, lookups=lookups)
     task = full.tasks[0]
     problems = [_problem(error, spec, pulled.format) for error in task.errors]
     truncated = any("error limit" in w for w in task.warnings)
@@ -179,20 +182,27 @@ def _problem(error, spec: DatasetSpec, source_format: str) -> Problem:
     name = getattr(error, "field_name", None)
     if name is None and number and number <= len(spec.field_names):
         name = spec.field_names[number - 1]
+    rule = error.note
+    if error.type == "foreign-key":        # frictionless's note quotes the values: name the reference instead
+        names = list(getattr(error, "field_names", []) or [])
+        name = ", ".join(names) if names else name
+        referenced = getattr(error, "reference_name", "") or "this dataset"
+        rule = f"refers to {referenced} ({', '.join(getattr(error, 'reference_field_names', []) or [])})"
     field = next((f for f in spec.schema["fields"] if f["name"] == name), {})
     fmt = field.get("format", "default")
     repeats = "is empty" if '"None"' in error.note else re.sub(r"^the same as in the row at position (\d+)$",
                                                                r"repeats row \1", error.note)
     plain = PLAIN.get(error.type, error.title.lower()).format(
         type=field.get("type", "string"), form="" if fmt in ("default", "any") else f" in the form {fmt}",
-        constraint=_broken_constraint(error.note, field), repeats=repeats)
+        constraint=_broken_constraint(error.note, field), repeats=repeats,
+        reference=rule.removeprefix("refers to ").split(" (")[0])
     where = []
     if row is not None:
         where.append(f"record {row - 1}" if source_format in ("json", "xml") else f"row {row}")
     if name is not None or number is not None:
         where.append(f"field {name!r}" if name else f"field {number}")
     message = f"{', '.join(where)}: {plain}" if where else plain
-    return Problem(type=error.type, row=row, field_number=number, field_name=name, rule=error.note, message=message)
+    return Problem(type=error.type, row=row, field_number=number, field_name=name, rule=rule, message=message)
 
 
 CONSTRAINTS = {

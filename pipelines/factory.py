@@ -37,12 +37,14 @@ def job_name(dataset_id: str) -> str:
     return f"{dataset_id}_publish"
 
 
-def dataset_defs(spec: DatasetSpec, agency: Agency) -> dg.Definitions:
+def dataset_defs(spec: DatasetSpec, agency: Agency, referenced: list[DatasetSpec] = ()) -> dg.Definitions:
+    """``referenced``: the datasets its foreign keys refer to, whose releases its validation reads."""
     pulled_key, protected_key, published_key = (asset_key(spec, s) for s in ("pulled", "protected", "published"))
     common = {"group_name": spec.agency, "owners": [agency.contact.email], "tags": {"theme": spec.theme}}
 
     @dg.asset(key=pulled_key, kinds={spec.source.format}, description=f"{spec.title}: the agency's delivery, "
-              f"staged as UTF-8 CSV ({spec.source.path})", **common)
+              f"staged as UTF-8 CSV ({spec.source.path})", deps=[asset_key(o, "published") for o in referenced],
+              **common)
     def pulled(context: dg.AssetExecutionContext, config: PullConfig, govcat: GovcatResource) -> dg.MaterializeResult:
         declarations, current = govcat.spec(spec.id)
         try:

@@ -26,10 +26,10 @@ from typing import Any
 import duckdb
 
 from catalog.casting import quote_literal
+from catalog.validation.lines import LineIndex, index_lines, read_lines
 from catalog.validation.literals import insert_rows
 
 CHUNK_ROWS = 50_000
-READ_BYTES = 1 << 22
 NATIVE_ENCODINGS = {"utf-8", "utf8", "ascii", "us-ascii", "utf-8-sig"}
 TRANSCODED_ENCODINGS = {"iso8859-1", "latin-1", "latin1", "cp1252", "windows-1252", "iso-8859-1"}
 
@@ -47,7 +47,7 @@ class CellSource:
     delimiter: str = ","
     quote: str = '"'
     originals: dict[int, list[Any]] = field(default_factory=dict)
-    line_count: Future | None = None   # the plain file's physical lines, counted while DuckDB reads it
+    lines: Future | None = None        # the plain file's LineIndex, built while DuckDB reads it
 
     def rn_sql(self) -> str:
         return f"rowid + {self.first_row}" if self.first_row is not None else "rn"
@@ -56,10 +56,12 @@ class CellSource:
         """Whether DuckDB split the file as Python's csv module does: no reject, one row per line."""
         if self.plain is None:
             return True
-        lines = self.line_count.result() if self.line_count is not None else _physical_lines(self.plain)
         if con.execute("SELECT count(*) FROM govcat_rejects").fetchone()[0]:
             return False
-        return loaded_rows + self.header_lines == lines
+        return loaded_rows + self.header_lines == self._line_index().count
+
+    def _line_index(self) -> LineIndex:
+        return self.lines.result() if self.lines is not None else index_lines(self.plain)
 
     def fetch_cells(self, con: duckdb.DuckDBPyConnection, numbers: list[int]) -> dict[int, list[Any]]:
         """The cells of these rows, as frictionless's row stream gives them."""
@@ -75,7 +77,7 @@ class CellSource:
                 found[rn] = self.originals[rn] if odd else trim_padding(values)
             return found
         # one row per physical line here (``confirm``), so row number n is line n of the file
-        lines = _read_lines(self.plain, set(numbers))
+        lines = read_lines(self._line_index(), set(numbers))
         found = {}
         for n, raw in lines.items():
             text = raw.decode("utf-8")
@@ -107,10 +109,10 @@ def duckdb_source(resource, width: int, work: Path) -> CellSource | None:
                 f"null_padding = true, strict_mode = true, ignore_errors = true, store_rejects = true, "
                 f"rejects_table = 'govcat_rejects', rejects_scan = 'govcat_reject_scans'))")
     counting = ThreadPoolExecutor(max_workers=1)
-    line_count = counting.submit(_physical_lines, plain)
+    lines = counting.submit(index_lines, plain)
     counting.shutdown(wait=False)
     return CellSource(from_sql=from_sql, width=width, path="duckdb", first_row=header_lines + 1, plain=plain,
-                      header_lines=header_lines, delimiter=delimiter, quote=quote, line_count=line_count)
+                      header_lines=header_lines, delimiter=delimiter, quote=quote, lines=lines)
 
 
 def _plain_csv(resource, work: Path) -> Path | None:
@@ -152,38 +154,6 @@ def _dialect_options(resource) -> tuple[str, str]:
     delimiter = control.delimiter if control is not None else ","
     quote = (control.quote_char if control is not None else '"') or '"'
     return delimiter, quote
-
-
-def _physical_lines(path: Path) -> int:
-    count, last, size = 0, b"", 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(READ_BYTES):
-            count += chunk.count(b"\n")
-            last, size = chunk[-1:], size + len(chunk)
-    return count + (1 if size and last != b"\n" else 0)
-
-
-def _read_lines(path: Path, wanted: set[int]) -> dict[int, bytes]:
-    """Lines of the file by number (from 1), without their ``\\n``, in one sequential read."""
-    remaining = sorted(wanted, reverse=True)
-    found: dict[int, bytes] = {}
-    first, carry = 1, b""           # ``carry`` is the start of line ``first``, cut at a chunk's end
-    with path.open("rb") as handle:
-        while remaining and (chunk := handle.read(READ_BYTES)):
-            data = carry + chunk
-            ends = data.count(b"\n")
-            if remaining[-1] < first + ends:
-                parts = data.split(b"\n")
-                while remaining and remaining[-1] < first + ends:
-                    n = remaining.pop()
-                    found[n] = parts[n - first]
-                carry = parts[-1]
-            else:
-                carry = data[data.rfind(b"\n") + 1:]
-            first += ends
-    if remaining and remaining[-1] == first and carry:
-        found[first] = carry
-    return found
 
 
 def stream_source(con, resource, width: int) -> CellSource:

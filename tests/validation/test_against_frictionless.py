@@ -134,8 +134,9 @@ def _descriptors(report) -> list[dict]:
 def test_repeated_keys_in_otherwise_valid_rows_carry_their_cells(tmp_path, monkeypatch, encoding, newline,
                                                                  final_newline):
     """Rows that pass every cell check but repeat a key are read back from their own line; small
-    read chunks put lines across chunk boundaries."""
-    monkeypatch.setattr("catalog.validation.loading.READ_BYTES", 97)
+    blocks put lines across block boundaries."""
+    monkeypatch.setattr("catalog.validation.lines.BLOCK", 64)
+    monkeypatch.setattr("catalog.validation.lines.READ_BYTES", 192)
     schema = {"fields": [{"name": "id", "type": "integer"}, {"name": "name", "type": "string"},
                          {"name": "note", "type": "string"}], "primaryKey": ["id"]}
     rows = [["id", "name", "note"]]
