@@ -65,13 +65,13 @@ def reference_problems(datasets: dict[str, "DatasetSpec"], where: dict[str, str]
                 problems.append(f"{at}.fields: {len(fields)} field(s) cannot refer to {len(other_fields)}")
                 continue
             other_types = {f["name"]: f.get("type", "string") for f in other.schema["fields"]}
-            changed = set(other.privacy.drop) | set(other.privacy.pseudonymise)
+            changed = set(other.privacy.drop) | other.privacy.changed()
             for name, other_name in zip(fields, other_fields):
                 if other_name not in other_types:
                     problems.append(f"{at}.fields: {other_id} has no field {other_name!r}")
                 elif other_name in changed:
                     problems.append(f"{at}.fields: {other_id} does not publish {other_name!r} as declared "
-                                    f"(its privacy rules drop or pseudonymise it)")
+                                    f"(its privacy rules drop or change it)")
                 elif other_types[other_name] not in REFERENCE_TYPES:
                     problems.append(f"{at}.fields: {other_id}.{other_name} is a {other_types[other_name]}; "
                                     f"a reference can be one of {', '.join(REFERENCE_TYPES)}")

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from catalog.errors import SpecError
+from catalog import privacy_rules
+from catalog.privacy_rules import ExtraRules
 from catalog.references import reference_problems
 from catalog.schema import schema_problems
 from catalog.vocabulary import ACCESS_LEVELS, FREQUENCIES, LICENCES, SOURCE_FORMATS, THEMES, Licence
@@ -87,14 +89,19 @@ class PrivacySpec:
     pseudonymise: tuple[str, ...] = ()
     scope: str = "series"
     waivers: dict[str, str] = field(default_factory=dict)
+    extra: ExtraRules = field(default_factory=ExtraRules)   # generalise, k_anonymity, small_cells, scrub
 
     def covered(self) -> set[str]:
         """Columns that a rule or a reviewed waiver accounts for."""
-        return set(self.drop) | set(self.pseudonymise) | set(self.waivers)
+        return set(self.drop) | self.changed() | set(self.waivers)
+
+    def changed(self) -> set[str]:
+        """Published columns whose values differ from the delivered ones."""
+        return set(self.pseudonymise) | self.extra.changed()
 
     def as_dict(self) -> dict:
         return {"drop": list(self.drop), "pseudonymise": {"columns": list(self.pseudonymise), "scope": self.scope},
-                "waivers": dict(self.waivers)}
+                "waivers": dict(self.waivers), **self.extra.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -131,9 +138,16 @@ class DatasetSpec:
         """The Table Schema of what a release carries: dropped fields gone, pseudonymised ones
         retyped as the text codes they become."""
         fields = []
+        extra = self.privacy.extra
+        loosened = extra.changed() - {g.column for g in extra.generalise}     # may now be empty or coarser
         for f in self.schema["fields"]:
             if f["name"] in self.privacy.drop:
                 continue
+            generalised = extra.generalised(f["name"])
+            if generalised is not None:
+                f = generalised.published_field(f)
+            if f["name"] in loosened and f.get("constraints"):
+                f = {k: v for k, v in f.items() if k != "constraints"}
             if f["name"] in self.privacy.pseudonymise:
                 kept = {k: v for k, v in f.items() if k in ("name", "title", "description")}
                 note = "Pseudonymised: a keyed code stands in for the original value."
@@ -473,7 +487,7 @@ def _privacy(m: _Mapping, schema: dict | None) -> PrivacySpec:
     section = m.sub("privacy")
     if section is None or not section.ok:
         return PrivacySpec()
-    section.allow(("drop", "pseudonymise", "waivers"))
+    section.allow(("drop", "pseudonymise", "waivers", "generalise", "k_anonymity", "small_cells", "scrub"))
     drop = section.texts("drop")
     pseudonymise: tuple[str, ...] = ()
     scope = "series"
@@ -501,4 +515,11 @@ def _privacy(m: _Mapping, schema: dict | None) -> PrivacySpec:
                     section.problem(key, f"unknown column {column!r}{_did_you_mean(column, names)}")
     for column in sorted(set(drop) & set(pseudonymise)):
         section.problem("pseudonymise", f"column {column!r} is also dropped; keep one rule")
-    return PrivacySpec(drop=drop, pseudonymise=pseudonymise, scope=scope, waivers=waivers)
+    extra = ExtraRules()
+    if schema is not None:
+        types = {f["name"]: f.get("type", "string") for f in schema["fields"]}
+        published = [n for n in types if n not in drop]
+        extra = privacy_rules.parse(section.data, types, published, section.problem)
+        for column in sorted({g.column for g in extra.generalise} & set(pseudonymise)):
+            section.problem("generalise", f"column {column!r} is also pseudonymised; keep one rule")
+    return PrivacySpec(drop=drop, pseudonymise=pseudonymise, scope=scope, waivers=waivers, extra=extra)
