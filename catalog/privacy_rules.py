@@ -70,7 +70,9 @@ class Generalisation:
                 value = f"least({value}, {self.top})"
             if self.bottom is not None:
                 value = f"greatest({value}, {self.bottom})"
-            return f"CAST({value} AS BIGINT)" if self.field_type == "integer" else f"CAST({value} AS DOUBLE)"
+            # least and greatest skip NULLs: an empty cell must stay empty, not become the top code
+            typed = f"CAST({value} AS BIGINT)" if self.field_type == "integer" else f"CAST({value} AS DOUBLE)"
+            return f"CASE WHEN {x} IS NULL THEN NULL ELSE {typed} END"
         code = f"upper(replace({x}, ' ', ''))"
         if self.prefix:
             return f"left(upper(trim({x})), {self.prefix})"
