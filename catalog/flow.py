@@ -122,12 +122,11 @@ def step_protect(spec: DatasetSpec, home: Path, run_id: str) -> privacy.PrivacyR
 
 
 def step_guard(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str) -> privacy.PrivacyReport:
-    """Scan the protected table; quarantine it if a column looks personal and nothing covers it."""
+    """Scan the protected table; quarantine it if a column looks personal and nothing covers it, or if
+    a rule could not be met (k-anonymity needing more suppression than declared)."""
     staging = staging_dir(home, spec.id, run_id)
     pulled = load_pulled(staging)
-    saved = json.loads((staging / "privacy.json").read_text())
-    report = privacy.PrivacyReport(rules=saved["rules"], waivers=saved["waivers"], rows=saved["rows"],
-                                   columns=saved["columns"])
+    report = privacy.PrivacyReport.from_json(json.loads((staging / "privacy.json").read_text()))
     con = duckdb.connect()
     try:
         con.execute(f"CREATE VIEW protected AS SELECT * FROM read_parquet("

@@ -1,6 +1,6 @@
 """The protect step: apply a dataset's privacy rules, then guard what is left.
 
-Rules (declared under ``privacy:`` in dataset.yaml):
+Rules (declared under ``privacy:`` in dataset.yaml; the others are in ``catalog.privacy_rules``):
     drop           columns never published
     pseudonymise   columns replaced by a keyed HMAC-SHA256 token; ``scope: series`` keeps a
                    person's token stable across releases, ``scope: release`` changes it
@@ -8,8 +8,9 @@ Rules (declared under ``privacy:`` in dataset.yaml):
     waivers        columns a steward reviewed and declared safe, with the reason
 
 The guard then scans every published column that no rule or waiver covers, by name and
-by value (an email address anywhere in a cell; a column of mostly phone numbers); a
-column that looks personal blocks the release.
+by value (an email address anywhere in a cell; a column of mostly phone numbers; national
+identifiers, payment cards and IBANs that pass their checksums, ``catalog.identifiers``);
+a column that looks personal blocks the release.
 
 Everything runs as SQL over the typed table in DuckDB. The key is passed as a query
 parameter, never written into SQL text, a report or a log.
@@ -29,6 +30,9 @@ import duckdb
 
 from catalog.casting import quote_ident, quote_literal
 from catalog.errors import PrivacyError
+from catalog.identifiers import scan_columns, scrub_sql
+from catalog.kanonymity import enforce_k_anonymity
+from catalog.small_cells import protect_counts
 from catalog.spec import DatasetSpec
 
 KEY_ENV = "GOVCAT_PSEUDONYM_KEY"
@@ -71,12 +75,23 @@ class PrivacyReport:
     findings: list[Finding] = field(default_factory=list)
     rows: int = 0
     columns: list[str] = field(default_factory=list)
+    measures: dict = field(default_factory=dict)      # what each rule did: counts, k, risk; never a value
+    failures: list[str] = field(default_factory=list)  # a rule that could not be met: the release is rejected
 
     @property
     def passed(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.failures
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PrivacyReport":
+        return cls(rules=data.get("rules", []), waivers=data.get("waivers", {}),
+                   findings=[Finding(**f) for f in data.get("findings", [])], rows=data.get("rows", 0),
+                   columns=data.get("columns", []), measures=data.get("measures", {}),
+                   failures=data.get("failures", []))
 
     def summary(self) -> str:
+        if self.failures:
+            return self.failures[0]
         if self.findings:
             first = self.findings[0]
             more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
@@ -138,8 +153,10 @@ def pseudonym(key: bytes, salt: str, value: str) -> str:
 
 def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, target: str,
             key_loader, release_salt: str) -> PrivacyReport:
-    """Create table ``target`` from relation ``source`` with the rules applied (``guard`` checks it)."""
-    rules = spec.privacy
+    """Create table ``target`` from relation ``source`` with the rules applied, in order: drop,
+    pseudonymise, generalise and scrub (one projection), then k-anonymity, then small cells.
+    ``guard`` checks the result."""
+    rules, extra = spec.privacy, spec.privacy.extra
     params: list = []
     columns = []
     if rules.pseudonymise:
@@ -148,20 +165,95 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
         params = [outer, inner, salt]
     for name in spec.published_names:
         column = quote_ident(name)
+        generalised = extra.generalised(name)
         if name in rules.pseudonymise:
             token = (f"left(sha256($1::BLOB || unhex(sha256($2::BLOB || encode($3 || chr(31) || "
                      f"CAST({column} AS VARCHAR))))), {TOKEN_HEX})")
             columns.append(f"CASE WHEN {column} IS NULL THEN NULL ELSE {token} END AS {column}")
+        elif generalised is not None:
+            columns.append(f"{generalised.sql(column)} AS {column}")
+        elif name in extra.scrub:
+            columns.append(f"{scrub_sql(column)} AS {column}")
         else:
             columns.append(column)
-    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {', '.join(columns)} FROM {source}", params)
+    stages = [target] if not (extra.k_anonymity or extra.small_cells) else [f"{target}_rules"]
+    con.execute(f"CREATE OR REPLACE TABLE {stages[-1]} AS SELECT {', '.join(columns)} FROM {source}", params)
     report = PrivacyReport(rules=_applied(spec), waivers=dict(rules.waivers), columns=spec.published_names)
+    if extra.scrub:
+        report.measures["scrub"] = _scrub_counts(con, source, stages[-1], extra.scrub)
+    if extra.k_anonymity:
+        rule = extra.k_anonymity
+        following = target if not extra.small_cells else f"{target}_k"
+        result = enforce_k_anonymity(con, stages[-1], following, list(rule.quasi_identifiers), rule.k,
+                                     rule.max_suppression, sensitive=rule.sensitive, l=rule.l)
+        stages.append(following)
+        report.measures["k_anonymity"] = result.to_json()
+        if not result.passed:
+            report.failures.append(
+                f"k-anonymity: making every combination of {_names(rule.quasi_identifiers)} shared by at least "
+                f"{rule.k} records would touch {result.suppressed_share:.1%} of the records, more than the "
+                f"{rule.max_suppression:.1%} declared. Either generalise the quasi-identifiers further under "
+                f"privacy.generalise (wider bands, a coarser date or area), or raise privacy.k_anonymity."
+                f"max_suppression if that much suppression is acceptable")
+    if extra.small_cells:
+        try:
+            report.measures["small_cells"] = measure = _protect_counts(con, stages[-1], target, extra.small_cells)
+        except ValueError as exc:      # the table is not one of counts (a repeated cell, a negative count)
+            con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {stages[-1]} LIMIT 0")
+            report.failures.append(f"small cells: {exc}. Fix the delivery, or the small_cells rule in dataset.yaml")
+        else:
+            if not measure.get("passed", True):
+                report.failures.append("small cells: some hidden counts can still be worked out from the totals "
+                                       "whatever else is hidden; publish fewer totals or use rule: round")
+    for stage in stages:
+        if stage != target:
+            con.execute(f"DROP TABLE IF EXISTS {stage}")
     report.rows = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
     return report
 
 
+def _scrub_counts(con, source: str, target: str, columns) -> dict:
+    """How many cells of each scrubbed column changed."""
+    counts = {}
+    for name in columns:
+        column = quote_ident(name)
+        counts[name] = con.execute(
+            f"SELECT count(*) FILTER (WHERE a.{column} IS DISTINCT FROM b.{column}) FROM "
+            f"(SELECT {column}, row_number() OVER () AS n FROM {source}) a JOIN "
+            f"(SELECT {column}, row_number() OVER () AS n FROM {target}) b USING (n)").fetchone()[0]
+    return {"cells_changed": counts,
+            "plain": "; ".join(f"{n} text{'s' if n != 1 else ''} in '{c}' had an email address, phone number or "
+                               f"identifier replaced" for c, n in counts.items())}
+
+
+def _protect_counts(con, source: str, target: str, rule) -> dict:
+    """Apply a small-cell rule to a table of counts (small: it goes through pandas)."""
+    frame = con.execute(f"SELECT * FROM {source}").df()
+    protected, result = protect_counts(frame, list(rule.dimensions), list(rule.counts), rule.rule, k=rule.k,
+                                       base=rule.base, total_label=rule.total_label)
+    con.register("govcat_small_cells", protected)
+    try:
+        casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" if c in rule.counts
+                          else quote_ident(c) for c in frame.columns)
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {casts} FROM govcat_small_cells")
+    finally:
+        con.unregister("govcat_small_cells")
+    measure = result.to_json()
+    parts = []
+    for column in result.columns.values():
+        hidden = column.primary + column.secondary
+        told = f"{hidden} of the {column.cells} counts in '{column.column}' hidden"
+        if column.secondary:
+            told += f" ({column.secondary} of them so that the totals cannot reveal the small ones)"
+        if column.rounded:
+            told += f", {column.rounded} rounded"
+        parts.append(told)
+    measure["plain"] = "; ".join(parts)
+    return measure
+
+
 def _applied(spec: DatasetSpec) -> list[dict]:
-    rules = spec.privacy
+    rules, extra = spec.privacy, spec.privacy.extra
     applied = []
     if rules.drop:
         applied.append({"rule": "drop", "columns": list(rules.drop),
@@ -171,6 +263,24 @@ def _applied(spec: DatasetSpec) -> list[dict]:
                     else "codes change with every release, so releases cannot be linked")
         applied.append({"rule": "pseudonymise", "columns": list(rules.pseudonymise), "scope": rules.scope,
                         "plain": f"replaced {_names(rules.pseudonymise)} with keyed codes ({linkable})"})
+    for rule in extra.generalise:
+        applied.append({"rule": "generalise", "columns": [rule.column], "plain": f"coarsened '{rule.column}': {rule.plain()}"})
+    if extra.scrub:
+        applied.append({"rule": "scrub", "columns": list(extra.scrub),
+                        "plain": f"removed email addresses, phone numbers and identifiers from the text of "
+                                 f"{_names(extra.scrub)}"})
+    if extra.k_anonymity:
+        rule = extra.k_anonymity
+        diversity = (f", each with at least {rule.l} different values of '{rule.sensitive}'" if rule.l else "")
+        applied.append({"rule": "k_anonymity", "columns": list(rule.quasi_identifiers), "k": rule.k,
+                        "plain": f"hid values so that every combination of {_names(rule.quasi_identifiers)} is "
+                                 f"shared by at least {rule.k} records{diversity}"})
+    if extra.small_cells:
+        rule = extra.small_cells
+        how = {"suppress": f"hid counts from 1 to {rule.k - 1}, and other counts the totals would reveal",
+               "round": f"hid counts from 1 to {rule.k - 1} and rounded the others to the nearest {rule.base}",
+               "nhs": f"hid counts from 1 to 7 and rounded the others to the nearest {rule.base}"}[rule.rule]
+        applied.append({"rule": "small_cells", "columns": list(rule.counts), "plain": f"in {_names(rule.counts)}, {how}"})
     return applied
 
 
@@ -204,6 +314,14 @@ def guard(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, table: str) -> list
                 findings.append(Finding(name, f"{emails} of its values contain an email address"))
             elif filled and phones / filled >= PHONE_SHARE:
                 findings.append(Finding(name, f"{phones} of its {filled} values look like phone numbers"))
+    flagged = {f.column for f in findings}
+    rest = [n for n in unchecked if n not in flagged]
+    if rest:
+        identified = scan_columns(con, f"(SELECT * FROM {table} LIMIT {SCAN_ROWS})", rest, sample_rows=SCAN_ROWS)
+        for finding in identified:
+            if finding.column not in flagged:
+                findings.append(Finding(finding.column, finding.reason))
+                flagged.add(finding.column)
     return findings
 
 

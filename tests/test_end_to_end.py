@@ -8,6 +8,7 @@ import sys
 import duckdb
 import pytest
 
+from catalog import downloads
 from catalog.query import Sandbox
 from catalog.sources import pull
 from catalog.spec import load_declarations
@@ -92,3 +93,29 @@ def test_no_personal_value_is_published_anywhere(demo, declared, tmp_path):
         assert not personal & published, f"{spec.id} publishes personal values"
         for value in list(personal)[:200]:
             assert value.encode() not in catalogue_bytes, f"{spec.id}: {value!r} is in the catalogue"
+
+
+def test_no_dropped_or_pseudonymised_value_reaches_downloads_sql_search_or_logs(demo, declared, tmp_path):
+    """Everywhere a user can reach: the CSV and Parquet downloads, `govcat sql`, the search index and
+    the catalogue's tables, and what publishing printed."""
+    protected = [s for s in declared.datasets.values() if s.privacy.drop or s.privacy.pseudonymise]
+    sandbox = Sandbox(demo.home)
+    catalogue = duckdb.connect(str(demo.home / "catalogue.duckdb"), read_only=True)
+    logs = demo.stdout + demo.stderr
+    try:
+        catalogue_text = "\n".join(
+            str(row) for (table,) in catalogue.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+            for row in catalogue.execute(f"SELECT * FROM {table}").fetchall())
+        for spec in protected:
+            personal = _personal_values(spec, tmp_path)
+            parquet = downloads.release_parquet(demo.home, f"releases/{spec.id}/1/data.parquet")
+            csv_text = downloads.csv_bytes(parquet).decode("utf-8")
+            sql_text = str(sandbox.query(f'SELECT * FROM "{spec.id}"', row_limit=10**7).table.to_pylist())
+            for value in personal:
+                for where, text in (("the CSV download", csv_text), ("govcat sql", sql_text),
+                                    ("the catalogue or search index", catalogue_text), ("the publish log", logs)):
+                    assert value not in text, f"{spec.id}: a personal value is in {where}"
+    finally:
+        sandbox.close()
+        catalogue.close()

@@ -16,6 +16,18 @@ def _escaped(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+|~!$-])", r"\\\1", str(text))
 
 
+def _risk_table(measure: dict) -> pd.DataFrame | None:
+    """Re-identification risk before and after the rules, as shares a reader can compare."""
+    before, after = measure.get("risk_before"), measure.get("risk_after")
+    if not before or not after:
+        return None
+    rows = [("highest risk of any record", "highest"), ("records at risk", "share_at_risk"),
+            ("average risk", "average")]
+    return pd.DataFrame({"measure": [label for label, _ in rows],
+                         "before": [f"{before[key]:.1%}" for _, key in rows],
+                         "after": [f"{after[key]:.1%}" for _, key in rows]})
+
+
 def _when(value) -> str:
     return pd.Timestamp(value).strftime("%d %b %Y, %H:%M UTC") if pd.notna(value) else "never"
 
@@ -120,6 +132,15 @@ with tab_reports:
             st.markdown("- Nothing: no column of this dataset holds personal data.")
         for column, reason in privacy.get("waivers", {}).items():
             st.markdown(f"- Kept `{column}` after review: {reason}")
+        measures = privacy.get("measures") or {}
+        for measure in measures.values():
+            if isinstance(measure, dict) and measure.get("plain"):
+                st.markdown(f"- {_escaped(measure['plain'].rstrip('.'))}.")
+        risk = _risk_table(measures.get("k_anonymity") or {})
+        if risk is not None:
+            st.markdown("**Re-identification risk** (the chance of singling out one record from the "
+                        "combinations of its quasi-identifiers, before and after the privacy rules):")
+            st.dataframe(risk, hide_index=True, key="risk")
     if not quarantines.empty:
         latest = quarantines.iloc[0]
         st.subheader(f"Why {latest['delivery']} was not published")
