@@ -9,6 +9,7 @@ import pytest
 from catalog import flow, privacy
 from catalog.errors import PrivacyError
 from catalog.spec import load_declarations
+from catalog.store import Store
 from tests.conftest import TEST_KEY
 
 PEOPLE = ("id,district,email,amount\n"
@@ -127,3 +128,89 @@ def test_reference_numbers_are_not_taken_for_phone_numbers(declarations, home):
     text = "id,district,email,amount\n1,2024-000123,x,1\n2,2024-000124,y,1\n"
     _, outcome = publish(declarations, home, text=text)
     assert outcome.status == "published"
+
+
+def nhs_number(stem: str) -> str:
+    """A 10-digit NHS number with a valid modulus-11 check digit, from a 9-digit stem."""
+    check = 11 - sum(int(d) * w for d, w in zip(stem, range(10, 1, -1))) % 11
+    return stem + ("0" if check == 11 else str(check)) if check != 10 else nhs_number(str(int(stem) + 1))
+
+
+def test_guard_finds_a_column_of_nhs_numbers(declarations, home):
+    rows = "".join(f"{i},{nhs_number(str(401023000 + 37 * i))},x,1\n" for i in range(1, 30))
+    _, outcome = publish(declarations, home, text="id,district,email,amount\n" + rows)
+    assert outcome.status == "quarantined"
+    assert outcome.reason.startswith("column 'district' looks personal (") and "NHS numbers" in outcome.reason
+
+
+PATIENTS_SCHEMA = {"fields": [
+    {"name": "id", "type": "integer", "constraints": {"required": True, "unique": True}},
+    {"name": "sex", "type": "string"},
+    {"name": "age", "type": "integer"},
+    {"name": "district", "type": "string"},
+    {"name": "admitted", "type": "date"},
+    {"name": "note", "type": "string"},
+], "primaryKey": ["id"]}
+
+
+def patients(rare: int) -> str:
+    """40 patients in four common groups of ten, and ``rare`` ones each alone in their group."""
+    lines = ["id,sex,age,district,admitted,note"]
+    for i in range(40):
+        lines.append(f"{i + 1},{'FM'[i % 2]},{30 + (i // 2) % 2},North,2024-03-{1 + i % 28:02d},"
+                     f"call {i}@example.org")
+    for j in range(rare):
+        lines.append(f"{41 + j},F,{60 + 10 * j},South {j},2024-04-01,ok")
+    return "\n".join(lines) + "\n"
+
+
+def test_generalised_scrubbed_and_k_anonymous_release(declarations, home):
+    rules = {"generalise": {"age": {"bands": 10, "top": 80}, "admitted": {"to": "month"}},
+             "scrub": ["note"],
+             "k_anonymity": {"quasi_identifiers": ["sex", "age", "district"], "k": 5, "max_suppression": 0.1}}
+    _, outcome = publish(declarations, home, text=patients(3), schema=PATIENTS_SCHEMA, privacy=rules)
+    assert outcome.status == "published", outcome.reason
+    rows = duckdb.connect().execute(
+        f"SELECT sex, age, district, admitted, note FROM read_parquet('{home}/releases/grants/1/data.parquet') "
+        f"ORDER BY id").fetchall()
+    assert rows[0] == ("F", "30-39", "North", "2024-03", "call [email]")
+    classes = duckdb.connect().execute(
+        f"SELECT count(*) FROM read_parquet('{home}/releases/grants/1/data.parquet') GROUP BY sex, age, district"
+    ).fetchall()
+    assert min(c for (c,) in classes) >= 5
+    report = json.loads(duckdb.connect(str(home / "catalogue.duckdb"), read_only=True).execute(
+        "SELECT privacy FROM releases WHERE dataset_id = 'grants'").fetchone()[0])
+    measure = report["measures"]["k_anonymity"]
+    assert measure["k_achieved"] >= 5 and measure["passed"]
+    assert measure["risk_before"]["highest"] == 1.0 and measure["risk_after"]["highest"] <= 0.2
+    assert "example.org" not in json.dumps(report) and "South" not in json.dumps(report)
+
+
+def test_k_anonymity_needing_too_much_suppression_stops_the_release(declarations, home):
+    rules = {"k_anonymity": {"quasi_identifiers": ["sex", "age", "district"], "k": 5, "max_suppression": 0.02}}
+    _, outcome = publish(declarations, home, text=patients(3).replace("@example.org", ""), schema=PATIENTS_SCHEMA,
+                         privacy=rules)
+    assert outcome.status == "quarantined"
+    assert Store(home).history("grants")[-1].stage == "privacy"
+    assert outcome.reason.startswith("k-anonymity: making every combination of 'sex', 'age' and 'district' shared")
+    assert "more than the 2.0% declared" in outcome.reason and "privacy.generalise" in outcome.reason
+
+
+COUNTS_SCHEMA = {"fields": [
+    {"name": "region", "type": "string"}, {"name": "month", "type": "string"},
+    {"name": "admissions", "type": "integer"}]}
+
+
+def test_small_counts_are_hidden_and_cannot_be_worked_out_from_the_totals(declarations, home):
+    counts = {("North", "Jan"): 23, ("North", "Feb"): 3, ("North", "Mar"): 31,
+              ("South", "Jan"): 40, ("South", "Feb"): 27, ("South", "Mar"): 18}
+    text = "region,month,admissions\n" + "".join(f"{r},{m},{n}\n" for (r, m), n in counts.items())
+    rules = {"small_cells": {"counts": ["admissions"], "rule": "suppress", "k": 5}}
+    _, outcome = publish(declarations, home, text=text, schema=COUNTS_SCHEMA, privacy=rules)
+    assert outcome.status == "published", outcome.reason
+    published = dict(((r, m), n) for r, m, n in duckdb.connect().execute(
+        f"SELECT region, month, admissions FROM read_parquet('{home}/releases/grants/1/data.parquet')").fetchall())
+    assert published[("North", "Feb")] is None
+    hidden = [cell for cell, n in published.items() if n is None]
+    assert len(hidden) >= 4, "one more in its row, its column, and the cell closing the rectangle"
+    assert all(published[cell] == counts[cell] for cell in counts if cell not in hidden)
