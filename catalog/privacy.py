@@ -148,6 +148,14 @@ def pseudonym(key: bytes, salt: str, value: str) -> str:
     return hmac.new(key, f"{salt}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:TOKEN_HEX]
 
 
+def pseudonym_sql(column: str) -> str:
+    """The SQL form of ``pseudonym``: parameters $1 and $2 are the outer and inner padded keys
+    (``_pads``), $3 the salt, so the key never appears in the SQL text."""
+    token = (f"left(sha256($1::BLOB || unhex(sha256($2::BLOB || encode($3 || chr(31) || "
+             f"CAST({column} AS VARCHAR))))), {TOKEN_HEX})")
+    return f"CASE WHEN {column} IS NULL THEN NULL ELSE {token} END"
+
+
 # --------------------------------------------------------------------------- protect
 
 
@@ -167,9 +175,7 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
         column = quote_ident(name)
         generalised = extra.generalised(name)
         if name in rules.pseudonymise:
-            token = (f"left(sha256($1::BLOB || unhex(sha256($2::BLOB || encode($3 || chr(31) || "
-                     f"CAST({column} AS VARCHAR))))), {TOKEN_HEX})")
-            columns.append(f"CASE WHEN {column} IS NULL THEN NULL ELSE {token} END AS {column}")
+            columns.append(f"{pseudonym_sql(column)} AS {column}")
         elif generalised is not None:
             columns.append(f"{generalised.sql(column)} AS {column}")
         elif name in extra.scrub:
