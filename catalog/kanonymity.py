@@ -14,10 +14,12 @@ Definitions
 
 Local suppression (as sdcMicro's ``kAnon`` with an importance order)
     The quasi-identifiers are suppressed one at a time, the last-listed first, so a dataset lists
-    the one it most wants to keep first. At each step the value of the next quasi-identifier is
-    replaced by NULL in every record of a small class; the classes are then recomputed. Records
-    still in a small class once every quasi-identifier is suppressed are removed (record
-    suppression).
+    the one it most wants to keep first. A declared order rather than "most distinct values
+    first": the publisher knows which column users need most, and the same column goes first in
+    every release, so releases stay comparable. At each step the value of the next
+    quasi-identifier is replaced by NULL in every record of a small class; the classes are then
+    recomputed. Records still in a small class once every quasi-identifier is suppressed are
+    removed (record suppression).
     A class that is not small never becomes small again (records only ever join it), so the
     records that change are exactly those of the classes small on the input, and a record's
     fate is one number: how many quasi-identifiers (from the end of the list) it lost.
@@ -34,10 +36,11 @@ Measures
                         records in classes smaller than k) and the average record risk, which
                         equals classes / records. Before (the input) and after (the output).
 
-Speed: one GROUP BY over the table counts the records of every combination of values and keeps
-the row ids of combinations smaller than k; the suppression steps then run over that small
-table of combinations (one window pass per quasi-identifier), and the changes are written back
-with an UPDATE and a DELETE by row id. Both keep the row order of the copy, which a join would not.
+Speed: after a plain copy, one GROUP BY over the table counts the records of every combination
+of values and keeps the row ids of combinations smaller than k; the suppression steps then run
+over the few combinations that can change (one window pass per quasi-identifier), and the
+changes are written into the copy by row id (an UPDATE per number of values lost, a DELETE).
+Updating in place keeps the row order, which rebuilding the table through a join would not.
 Nothing reported contains a data value: only counts, shares and column names.
 """
 
@@ -108,33 +111,31 @@ def enforce_k_anonymity(con: duckdb.DuckDBPyConnection, source: str, target: str
 
     Raises ValueError for invalid arguments; a release needing more suppression than
     ``max_suppression`` is reported with ``passed`` false."""
-    qis = list(quasi_identifiers)
+    qis = _listed(quasi_identifiers)
     _check_arguments(con, source, target, qis, k, max_suppression, sensitive, l, risk_threshold)
     threshold = risk_threshold if risk_threshold is not None else 1 / k
     con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {source}")
-    scratch = _Scratch.named()
+    run = _Run.start(target, qis, k, sensitive, l)
     try:
-        con.execute(f"CREATE TEMP TABLE {scratch.combinations} AS {_combinations_sql(target, qis, k, sensitive)}")
-        con.execute(f"CREATE TEMP TABLE {scratch.plan} AS {_plan_sql(scratch.combinations, len(qis), k, sensitive, l)}")
-        counts = _plan_counts(con, scratch, qis, k)
-        _write_back(con, target, scratch, qis, k, sensitive, counts)
-        before = _class_summary(con, _input_classes_sql(scratch.combinations, len(qis), sensitive), threshold)
-        after = _class_summary(con, _published_classes_sql(scratch, len(qis), sensitive), threshold,
-                               diverse=sensitive is not None)
+        con.execute(f"CREATE TEMP TABLE {run.combinations} AS {_combinations_sql(run)}")
+        if sensitive:
+            con.execute(f"CREATE TEMP TABLE {run.classes} AS {_classes_sql(run)}")
+        con.execute(f"CREATE TEMP TABLE {run.plan} AS {_plan_sql(run)}")
+        counts, before, after = _measure(con, run, threshold)
+        _write_back(con, run, counts)
     finally:
-        for name in scratch.names():
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute("; ".join(f"DROP TABLE IF EXISTS {name}" for name in run.scratch))
     return _result(qis, k, max_suppression, sensitive, l, counts, before, after)
 
 
 def risk(con: duckdb.DuckDBPyConnection, relation: str, quasi_identifiers: list[str], threshold: float) -> Risk:
     """Prosecutor risk of ``relation`` over ``quasi_identifiers``: a record's risk is 1 / its class size."""
-    qis = list(quasi_identifiers)
+    qis = _listed(quasi_identifiers)
     _check_columns(con, relation, qis)
     _check_threshold(threshold)
     grouping = ", ".join(quote_ident(q) for q in qis)
-    summary = _class_summary(con, f"SELECT count(*) AS size FROM {relation} GROUP BY {grouping}", threshold)
-    return summary.risk
+    classes = f"SELECT count(*) AS size FROM {relation} GROUP BY {grouping}"
+    return _class_summary(con.execute(_class_summary_sql(classes, threshold)).fetchone(), threshold).risk
 
 
 # --------------------------------------------------------------------------- checks
@@ -159,6 +160,13 @@ def _check_arguments(con, source: str, target: str, qis: list[str], k, max_suppr
     columns = _check_columns(con, source, qis + ([sensitive] if sensitive else []))
     if "rowid" in {c.lower() for c in columns}:
         raise ValueError("k-anonymity: a column named 'rowid' hides DuckDB's row id; rename it first")
+
+
+def _listed(quasi_identifiers) -> list[str]:
+    if isinstance(quasi_identifiers, str):
+        raise ValueError(f"k-anonymity: quasi_identifiers must be a list of column names, such as "
+                         f"[{quasi_identifiers!r}]")
+    return list(quasi_identifiers)
 
 
 def _check_columns(con, relation: str, names: list[str]) -> list[str]:
@@ -188,99 +196,116 @@ def _is_real(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
 
 
-# --------------------------------------------------------------------------- the plan
+# --------------------------------------------------------------------------- one run
 
 
 @dataclass(frozen=True)
-class _Scratch:
-    """Names of the temporary tables of one run."""
+class _Run:
+    """One enforcement: the rule and the tables it works with. In the scratch tables the
+    quasi-identifiers are q0, q1, ... in the declared order, and the sensitive column is s."""
 
-    combinations: str   # one row per combination of input values: its records and their row ids
-    plan: str           # the combinations that may change: how many values each loses, removed or not
+    target: str
+    qis: tuple[str, ...]
+    k: int
+    sensitive: str | None
+    l: int | None
+    combinations: str   # one row per combination of input values (and sensitive value): n records, row ids
+    classes: str        # one row per input class: n records (and diversity); without l, the combinations
+    plan: str           # the combinations that can change: values lost (level), removed or not
     changes: str        # one row per record that changes
 
     @classmethod
-    def named(cls) -> "_Scratch":
+    def start(cls, target: str, qis: list[str], k: int, sensitive: str | None, l: int | None) -> "_Run":
         run = uuid.uuid4().hex[:12]
-        return cls(*(f"{SCRATCH_PREFIX}{role}_{run}" for role in ("combinations", "plan", "changes")))
+        combinations, classes, plan, changes = (f"{SCRATCH_PREFIX}{role}_{run}"
+                                                for role in ("combinations", "classes", "plan", "changes"))
+        return cls(target, tuple(qis), k, sensitive, l, combinations,
+                   classes if sensitive else combinations, plan, changes)
 
-    def names(self) -> tuple[str, str, str]:
-        return self.combinations, self.plan, self.changes
+    @property
+    def scratch(self) -> list[str]:
+        return list(dict.fromkeys((self.combinations, self.classes, self.plan, self.changes)))
+
+    @property
+    def count(self) -> int:
+        return len(self.qis)
+
+    @property
+    def aliases(self) -> str:
+        return ", ".join(f"q{i}" for i in range(self.count))
+
+    def rank(self, index: int) -> int:
+        """The step at which quasi-identifier ``index`` is suppressed: the last-listed at step 1."""
+        return self.count - index
+
+    def current_values(self) -> str:
+        """A combination's quasi-identifier values after its first ``level`` suppressions."""
+        return ", ".join(f"CASE WHEN level >= {self.rank(i)} THEN NULL ELSE q{i} END" for i in range(self.count))
+
+    def hidden(self, index: int) -> str:
+        """True when a combination's value of quasi-identifier ``index`` is hidden (it was not NULL already)."""
+        return f"(q{index} IS NOT NULL AND level >= {self.rank(index)})"
+
+    def hides_any(self) -> str:
+        return "(" + " OR ".join(self.hidden(i) for i in range(self.count)) + ")"
+
+    def small_on_input(self) -> str:
+        """True for an input class (a row of ``classes``) too small, or too uniform."""
+        return f"n < {self.k}" + (f" OR diversity < {self.l}" if self.sensitive else "")
+
+    def taking_part(self) -> str:
+        """Input classes that can change or be joined: the small ones, and those whose last-suppressed
+        value is NULL already, the only classes suppressed records can join."""
+        return f"({self.small_on_input()} OR q{self.count - 1} IS NULL)"
 
 
-def _aliases(count: int) -> str:
-    return ", ".join(f"q{i}" for i in range(count))
-
-
-def _rank(index: int, count: int) -> int:
-    """The step at which quasi-identifier ``index`` is suppressed: the last-listed at step 1."""
-    return count - index
-
-
-def _current_values(count: int) -> str:
-    """The quasi-identifier values of a combination after its first ``level`` suppressions."""
-    return ", ".join(f"CASE WHEN level >= {_rank(i, count)} THEN NULL ELSE q{i} END" for i in range(count))
-
-
-def _hidden(index: int, count: int) -> str:
-    """True when a combination's value of quasi-identifier ``index`` is hidden (it was not already NULL)."""
-    return f"(q{index} IS NOT NULL AND level >= {_rank(index, count)})"
-
-
-def _hides_any(count: int) -> str:
-    return "(" + " OR ".join(_hidden(i, count) for i in range(count)) + ")"
-
-
-def _combinations_sql(table: str, qis: list[str], k: int, sensitive: str | None) -> str:
+def _combinations_sql(run: _Run) -> str:
     """The one pass over the records: the count ``n`` of every combination of quasi-identifier
     values (and sensitive value, with l-diversity), and its first k-1 row ids, which are all of
     them for the combinations smaller than k."""
-    columns = [f"{quote_ident(q)} AS q{i}" for i, q in enumerate(qis)]
-    if sensitive:
-        columns.append(f"{quote_ident(sensitive)} AS s")
+    columns = [f"{quote_ident(q)} AS q{i}" for i, q in enumerate(run.qis)]
+    if run.sensitive:
+        columns.append(f"{quote_ident(run.sensitive)} AS s")
     positions = ", ".join(str(p) for p in range(1, len(columns) + 1))
-    return (f"SELECT {', '.join(columns)}, count(*) AS n, min(rowid, {k - 1}) AS row_ids "
-            f"FROM {table} GROUP BY {positions}")
+    return (f"SELECT {', '.join(columns)}, count(*) AS n, min(rowid, {run.k - 1}) AS row_ids "
+            f"FROM {run.target} GROUP BY {positions}")
 
 
-def _plan_sql(combinations: str, count: int, k: int, sensitive: str | None, l: int | None) -> str:
-    """The suppression steps, one window pass each, over the combinations that can take part:
-    those of small input classes, and those whose last-suppressed value is already NULL (the only
-    classes suppressed records can join). ``level`` counts the values lost, ``removed`` marks
-    records suppressed entirely. The other combinations keep their values."""
-    small = f"sum(n) OVER class < {k}" + (f" OR count(DISTINCT s) OVER class < {l}" if sensitive else "")
-    window = f"WINDOW class AS (PARTITION BY {_current_values(count)})"
-    last = f"q{count - 1}"
-    columns = _aliases(count) + (", s" if sensitive else "")
-    if sensitive:  # on the input a class's rows have distinct sensitive values: count(s) will do
-        small_on_input = f"sum(n) OVER class < {k} OR count(s) OVER class < {l}"
-        first_step = (f"SELECT * REPLACE (CASE WHEN {small_on_input} THEN 1 ELSE 0 END AS level) FROM step0 "
-                      f"{window} QUALIFY ({small_on_input}) OR {last} IS NULL")
-    else:  # every combination is a class of its own on the input: no window needed
-        first_step = (f"SELECT * REPLACE (CASE WHEN n < {k} THEN 1 ELSE 0 END AS level) FROM step0 "
-                      f"WHERE n < {k} OR {last} IS NULL")
-    steps = [f"step0 AS (SELECT rowid AS combination, {columns}, n, 0 AS level FROM {combinations})",
-             f"step1 AS ({first_step})"]
-    for step in range(2, count + 1):
+def _classes_sql(run: _Run) -> str:
+    """The input classes, with l-diversity. Each combination row has its own sensitive value, so
+    count(s) counts the distinct non-null ones."""
+    return f"SELECT {run.aliases}, sum(n) AS n, count(s) AS diversity FROM {run.combinations} GROUP BY {run.aliases}"
+
+
+def _plan_sql(run: _Run) -> str:
+    """The suppression steps over the combinations taking part, one window pass per step after
+    the first (whose classes are the input's). ``level`` counts the values a combination loses,
+    ``removed`` marks the records suppressed entirely. The other combinations keep their values."""
+    small = f"sum(n) OVER class < {run.k}" + (f" OR count(DISTINCT s) OVER class < {run.l}" if run.sensitive else "")
+    window = f"WINDOW class AS (PARTITION BY {run.current_values()})"
+    if run.sensitive:
+        columns = ", ".join(f"c.q{i}" for i in range(run.count))
+        matches = " AND ".join(f"c.q{i} IS NOT DISTINCT FROM i.q{i}" for i in range(run.count))
+        first = (f"SELECT c.rowid AS combination, {columns}, c.s, c.n, CASE WHEN i.small THEN 1 ELSE 0 END AS level "
+                 f"FROM {run.combinations} AS c JOIN (SELECT {run.aliases}, ({run.small_on_input()}) AS small "
+                 f"FROM {run.classes} WHERE {run.taking_part()}) AS i ON {matches}")
+    else:
+        first = (f"SELECT rowid AS combination, {run.aliases}, n, "
+                 f"CASE WHEN {run.small_on_input()} THEN 1 ELSE 0 END AS level "
+                 f"FROM {run.combinations} WHERE {run.taking_part()}")
+    steps = [f"step1 AS ({first})"]
+    for step in range(2, run.count + 1):
         steps.append(f"step{step} AS (SELECT * REPLACE (CASE WHEN {small} THEN {step} ELSE level END AS level) "
                      f"FROM step{step - 1} {window})")
-    return f"WITH {', '.join(steps)} SELECT *, {small} AS removed FROM step{count} {window}"
+    return f"WITH {', '.join(steps)} SELECT *, {small} AS removed FROM step{run.count} {window}"
 
 
-def _input_classes_sql(combinations: str, count: int, sensitive: str | None) -> str:
-    if not sensitive:  # each combination is a class
-        return f"SELECT n AS size FROM {combinations}"
-    return f"SELECT sum(n) AS size FROM {combinations} GROUP BY {_aliases(count)}"
-
-
-def _published_classes_sql(scratch: _Scratch, count: int, sensitive: str | None) -> str:
-    """One row per published class: the combinations left alone (whose rows have distinct
-    sensitive values), then those the plan changed."""
-    kept, changed = (", count(s) AS diversity", ", count(DISTINCT s) AS diversity") if sensitive else ("", "")
-    return (f"SELECT sum(n) AS size{kept} FROM {scratch.combinations} "
-            f"WHERE rowid NOT IN (SELECT combination FROM {scratch.plan}) GROUP BY {_aliases(count)} "
-            f"UNION ALL SELECT sum(n) AS size{changed} FROM {scratch.plan} WHERE NOT removed "
-            f"GROUP BY {_current_values(count)}")
+def _published_classes_sql(run: _Run) -> str:
+    """One row per published class: the input classes left alone, then those the plan made."""
+    kept, made = (", diversity", ", count(DISTINCT s) AS diversity") if run.sensitive else ("", "")
+    return (f"SELECT n AS size{kept} FROM {run.classes} WHERE NOT {run.taking_part()} "
+            f"UNION ALL SELECT sum(n) AS size{made} FROM {run.plan} WHERE NOT removed "
+            f"GROUP BY {run.current_values()}")
 
 
 @dataclass(frozen=True)
@@ -293,48 +318,54 @@ class _Counts:
     levels: tuple[int, ...]            # the numbers of values lost by published records that lose some
 
 
-def _plan_counts(con, scratch: _Scratch, qis: list[str], k: int) -> _Counts:
-    count = len(qis)
-    cells = ", ".join(f"coalesce(sum(n) FILTER (WHERE NOT removed AND {_hidden(i, count)}), 0)" for i in range(count))
-    row = con.execute(
-        f"SELECT (SELECT coalesce(sum(n), 0) FROM {scratch.combinations}), "
-        f"coalesce(sum(n) FILTER (WHERE removed), 0), "
-        f"coalesce(sum(n) FILTER (WHERE NOT removed AND {_hides_any(count)}), 0), "
-        f"count(*) FILTER (WHERE n >= {k} AND (removed OR {_hides_any(count)})), "
-        f"list(DISTINCT level ORDER BY level) FILTER (WHERE NOT removed AND {_hides_any(count)}), {cells} "
-        f"FROM {scratch.plan}").fetchone()
-    return _Counts(records_in=int(row[0]), records_removed=int(row[1]), records_suppressed=int(row[2]),
-                   cells_suppressed={q: int(c) for q, c in zip(qis, row[5:])},
-                   changed_combinations_from_k=int(row[3]), levels=tuple(row[4] or ()))
+def _counts_sql(run: _Run) -> str:
+    hides = run.hides_any()
+    cells = ", ".join(f"coalesce(sum(n) FILTER (WHERE NOT removed AND {run.hidden(i)}), 0)" for i in range(run.count))
+    return (f"SELECT (SELECT coalesce(sum(n), 0) FROM {run.classes}), "
+            f"coalesce(sum(n) FILTER (WHERE removed), 0), coalesce(sum(n) FILTER (WHERE NOT removed AND {hides}), 0), "
+            f"count(*) FILTER (WHERE n >= {run.k} AND (removed OR {hides})), "
+            f"list(DISTINCT level ORDER BY level) FILTER (WHERE NOT removed AND {hides}), {cells} FROM {run.plan}")
+
+
+def _measure(con, run: _Run, threshold: float) -> tuple[_Counts, _ClassSummary, _ClassSummary]:
+    """What the plan does, and the classes before and after it, in one query over the small tables."""
+    before = _class_summary_sql(f"SELECT n AS size FROM {run.classes}", threshold)
+    after = _class_summary_sql(_published_classes_sql(run), threshold, diverse=bool(run.sensitive))
+    row = con.execute(f"SELECT * FROM ({_counts_sql(run)}), ({before}), ({after})").fetchone()
+    count = run.count
+    measured, before_row, after_row = row[:5 + count], row[5 + count:10 + count], row[10 + count:]
+    counts = _Counts(records_in=int(measured[0]), records_removed=int(measured[1]),
+                     records_suppressed=int(measured[2]), changed_combinations_from_k=int(measured[3]),
+                     levels=tuple(measured[4] or ()),
+                     cells_suppressed={q: int(c) for q, c in zip(run.qis, measured[5:])})
+    return counts, _class_summary(before_row, threshold), _class_summary(after_row, threshold)
 
 
 # --------------------------------------------------------------------------- writing back
 
 
-def _write_back(con, target: str, scratch: _Scratch, qis: list[str], k: int, sensitive: str | None,
-                counts: _Counts) -> None:
-    """Hide values and remove records in ``target``, in place, by row id (the row order stays)."""
+def _write_back(con, run: _Run, counts: _Counts) -> None:
+    """Hide values and remove records in the target, in place, by row id (the row order stays)."""
     if not counts.records_removed and not counts.records_suppressed:
         return
-    count = len(qis)
-    changing = f"(removed OR {_hides_any(count)})"
+    changing = f"(removed OR {run.hides_any()})"
     changes = (f"SELECT unnest(c.row_ids) AS row_id, p.level, p.removed FROM "
-               f"(SELECT combination, level, removed FROM {scratch.plan} WHERE n < {k} AND {changing}) AS p "
-               f"JOIN {scratch.combinations} AS c ON c.rowid = p.combination")
+               f"(SELECT combination, level, removed FROM {run.plan} WHERE n < {run.k} AND {changing}) AS p "
+               f"JOIN {run.combinations} AS c ON c.rowid = p.combination")
     if counts.changed_combinations_from_k:
         # only l-diversity changes combinations of k records or more; their row ids were not all kept
-        matches = [f"t.{quote_ident(q)} IS NOT DISTINCT FROM c.q{i}" for i, q in enumerate(qis)]
-        matches.append(f"t.{quote_ident(sensitive)} IS NOT DISTINCT FROM c.s")
-        changes += (f" UNION ALL SELECT t.rowid, c.level, c.removed FROM {target} AS t JOIN "
-                    f"(SELECT * FROM {scratch.plan} WHERE n >= {k} AND {changing}) AS c ON {' AND '.join(matches)}")
-    con.execute(f"CREATE TEMP TABLE {scratch.changes} AS {changes}")
+        matches = [f"t.{quote_ident(q)} IS NOT DISTINCT FROM c.q{i}" for i, q in enumerate(run.qis)]
+        matches.append(f"t.{quote_ident(run.sensitive)} IS NOT DISTINCT FROM c.s")
+        changes += (f" UNION ALL SELECT t.rowid, c.level, c.removed FROM {run.target} AS t JOIN "
+                    f"(SELECT * FROM {run.plan} WHERE n >= {run.k} AND {changing}) AS c ON {' AND '.join(matches)}")
+    con.execute(f"CREATE TEMP TABLE {run.changes} AS {changes}")
     for level in counts.levels:
         # constant NULLs, one statement per level: cheaper than reading each value back in a CASE
-        hidden = ", ".join(f"{quote_ident(q)} = NULL" for i, q in enumerate(qis) if _rank(i, count) <= level)
-        con.execute(f"UPDATE {target} AS t SET {hidden} FROM {scratch.changes} AS c "
+        hidden = ", ".join(f"{quote_ident(q)} = NULL" for i, q in enumerate(run.qis) if run.rank(i) <= level)
+        con.execute(f"UPDATE {run.target} AS t SET {hidden} FROM {run.changes} AS c "
                     f"WHERE t.rowid = c.row_id AND NOT c.removed AND c.level = {level}")
     if counts.records_removed:
-        con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT row_id FROM {scratch.changes} WHERE removed)")
+        con.execute(f"DELETE FROM {run.target} WHERE rowid IN (SELECT row_id FROM {run.changes} WHERE removed)")
 
 
 # --------------------------------------------------------------------------- risk and the result
@@ -347,18 +378,21 @@ class _ClassSummary:
     least_diverse: int | None
 
 
-def _class_summary(con, classes_sql: str, threshold: float, diverse: bool = False) -> _ClassSummary:
-    """Risk and extremes over a query yielding one row per class: ``size`` (and ``diversity``)."""
-    diversity = "min(diversity)" if diverse else "NULL"
-    records, classes, smallest, at_risk, least_diverse = con.execute(
-        f"SELECT coalesce(sum(size), 0), count(*), min(size), coalesce(sum(size) FILTER "
-        f"(WHERE 1.0::DOUBLE / size > CAST('{float(threshold)!r}' AS DOUBLE)), 0), {diversity} FROM ({classes_sql})"
-    ).fetchone()
-    records, at_risk = int(records), int(at_risk)
-    summary = Risk(records=records, classes=int(classes), threshold=float(threshold),
+def _class_summary_sql(classes_sql: str, threshold: float, diverse: bool = False) -> str:
+    """Records, classes, the smallest class, the records at risk and the least diversity, over a
+    query yielding one row per class: ``size`` (and ``diversity``)."""
+    above = f"1.0::DOUBLE / size > CAST('{float(threshold)!r}' AS DOUBLE)"
+    return (f"SELECT coalesce(sum(size), 0), count(*), min(size), coalesce(sum(size) FILTER (WHERE {above}), 0), "
+            f"{'min(diversity)' if diverse else 'NULL'} FROM ({classes_sql})")
+
+
+def _class_summary(row: tuple, threshold: float) -> _ClassSummary:
+    records, classes, smallest, at_risk, least_diverse = row
+    records, classes, at_risk = int(records), int(classes), int(at_risk)
+    summary = Risk(records=records, classes=classes, threshold=float(threshold),
                    highest=1.0 / int(smallest) if smallest else 0.0, records_at_risk=at_risk,
                    share_at_risk=at_risk / records if records else 0.0,
-                   average=int(classes) / records if records else 0.0)
+                   average=classes / records if records else 0.0)
     return _ClassSummary(summary, int(smallest) if smallest is not None else None,
                          int(least_diverse) if least_diverse is not None else None)
 

@@ -20,10 +20,10 @@ Under the rounding rules a count that would round into the hidden range is hidde
 (k=12, base=5 would publish 10 for a count of 12), so no published count ever lies in 1..k-1.
 
 Rounding needs no secondary suppression: every cell is rounded on its own, total rows included,
-so subtracting a line's published cells from its published total gives a hidden count only to
-within the rounding errors, not exactly. NHS Digital dropped its secondary suppression for
-this reason in 2018. A base of 1 rounds nothing, so rounding rules with base 1 get secondary
-suppression like ``suppress``.
+so subtracting a line's published cells from its published total no longer gives a hidden count,
+only a range as wide as the rounding errors of the cells involved. NHS Digital replaced its
+secondary suppression with this rule in 2018. A base of 1 rounds nothing, so rounding rules with
+base 1 get secondary suppression like ``suppress``.
 
 Secondary suppression and the audit
     A *line* is the cells along one dimension with the other dimensions fixed, together with
@@ -31,7 +31,8 @@ Secondary suppression and the audit
     ``total_label``, e.g. "All"). Every margin is treated as known: a line without a total cell
     adds up to a number anyone may know (published elsewhere, or before suppression); a line
     with a total cell adds up to that cell, which is protected like any other and, once hidden,
-    is unknown. Two steps then run until neither changes anything:
+    is unknown. A dimension with a single value adds no lines: its sums are the cells themselves.
+    Three steps then repeat until nothing changes:
 
     1. the classic heuristic: a line must not hold exactly one hidden cell, so such a line also
        hides its smallest published cell, preferring non-zero cells, cells that are not totals,
@@ -43,15 +44,20 @@ Secondary suppression and the audit
        independent connected groups; each group is decided by an SVD rank test (numpy). A group
        too large for a dense SVD is decided by projecting random vectors onto the null space
        with conjugate gradients; a cell whose projection is not clearly non-zero counts as
-       derivable, which can only make the protection hide more. Each derivable cell then hides
-       the smallest published cell of a line through it.
+       derivable, which can only make the protection hide more;
+    3. each derivable cell hides the smallest published cell on a line through it. The line
+       heuristic alone often leaves cells derivable in tables of three or more dimensions; a cell
+       still derivable after three rounds hides the rest of the cheapest 2x2x... box of cells
+       around it, which protects it for good (sdcTable's hypercube idea).
 
     A cell that no amount of hiding can protect (e.g. the only cell of its line, so the line's
     known sum is its value) stays hidden and is counted as ``unprotected`` in the report.
 
 Limits: the audit rules out exact recovery by linear algebra. It does not guarantee a width for
 the range an attacker can narrow a hidden count to using the fact that counts are never negative
-(sdcTable's "protection level"); preferring non-zero partners keeps those ranges wide in practice.
+(sdcTable's "protection level"); partners are chosen non-zero where possible because a hidden
+zero beside a small count narrows that range most. Under the rounding rules nothing bounds how far
+combining several rounded totals can narrow a hidden count.
 
 The report says how many cells each step hid, never which cells or their values: knowing which
 hidden cells were hidden by the primary rule would reveal them as small.
@@ -59,6 +65,7 @@ hidden cells were hidden by the primary rule would reveal them as small.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -68,12 +75,14 @@ import pandas as pd
 
 RULES = ("suppress", "round", "nhs")
 NHS_HIDDEN_UP_TO = 7
-DENSE_AUDIT_LIMIT = 1500          # unknowns in one group above which the audit projects instead of an SVD
+DENSE_AUDIT_LIMIT = 1000          # unknowns in one group above which the audit projects instead of an SVD
 NULL_SPACE_TOLERANCE = 1e-8       # a null-space weight below this counts as zero: the cell is derivable
+PARTNER_ATTEMPTS = 3              # rounds of single partners before a revealed cell gets a whole box
+BOX_OPTIONS = 4                   # other values tried per dimension when completing a box
 PROJECTION_SAMPLES = 3
 PROJECTION_ZERO = 1e-6            # a projected coordinate below this counts as zero (conservative)
 PROJECTION_CONVERGED = 1e-11
-PROJECTION_MAX_ITERATIONS = 20_000
+PROJECTION_MAX_ITERATIONS = 5_000
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,16 @@ def protect_counts(table: pd.DataFrame, dimensions: list[str], counts: list[str]
                    nhs_max: int = NHS_HIDDEN_UP_TO) -> tuple[pd.DataFrame, SmallCellReport]:
     """Protect the small counts of a long-form table of counts (one row per cell).
 
+    ``dimensions`` name the columns that identify a cell, ``counts`` the columns to protect,
+    each with its own suppression pattern. ``rule`` is "suppress", "round" or "nhs" (see the
+    module docstring); ``k`` is the threshold (counts 1..k-1 hidden), ``base`` the rounding
+    base, ``nhs_max`` the top of the range the "nhs" rule hides. With ``total_label``, rows
+    whose value in some dimension equals it are the table's published totals.
+
     Returns a copy of ``table`` whose count columns are nullable Int64, hidden counts being
-    missing, and a report. Each count column gets its own suppression pattern.
+    missing, and a report. Raises ValueError for unknown or repeated columns, counts that are
+    missing, negative or not whole numbers, a cell given twice, an unknown rule, k < 2 or
+    base < 1.
     """
     _check_arguments(table, dimensions, counts, rule, k, base, nhs_max, total_label)
     true_counts = {column: _count_values(table, column) for column in counts}
@@ -143,9 +160,8 @@ def protect_counts(table: pd.DataFrame, dimensions: list[str], counts: list[str]
         if structure is not None:
             hidden, unprotected = _hide_from_margins(values, primary, structure)
         shown = values if rule == "suppress" else round_half_up(values, base)
-        rounded = int(np.count_nonzero(~hidden & (values > 0))) if rule != "suppress" else 0
-        published[column] = pd.Series(pd.arrays.IntegerArray(shown.astype("int64"), hidden.copy()),
-                                      index=table.index)
+        rounded = int(np.count_nonzero(~hidden & (values > 0))) if rule != "suppress" and base > 1 else 0
+        published[column] = pd.arrays.IntegerArray(shown.astype("int64"), hidden.copy())
         secondary, left = int((hidden & ~primary).sum()), int(unprotected.sum())
         columns[column] = ColumnProtection(
             column, cells=len(values), primary=int(primary.sum()), secondary=secondary, rounded=rounded,
@@ -187,10 +203,10 @@ def _check_arguments(table, dimensions, counts, rule, k, base, nhs_max, total_la
         raise ValueError("name at least one dimension column (such as region or month)")
     if not counts:
         raise ValueError("name at least one count column")
-    _check_columns(table, [*dimensions, *counts])
     both = [c for c in counts if c in dimensions]
     if both:
         raise ValueError(f"{_quoted(both)} cannot be both a dimension and a count")
+    _check_columns(table, [*dimensions, *counts])
     if rule not in RULES:
         raise ValueError(f"unknown small-cell rule {rule!r}; use one of {', '.join(RULES)}")
     if not _is_whole(k) or k < 2:
@@ -220,15 +236,15 @@ def _count_values(table: pd.DataFrame, column: str) -> np.ndarray:
         raise ValueError(f"count column '{column}' must hold whole numbers, but its type is {series.dtype}")
     missing = series.isna().to_numpy(bool)
     if missing.any():
-        raise ValueError(f"count column '{column}' has {_rows(missing)} without a count; a table of counts "
-                         f"needs every count (write 0 for none)")
-    numbers_ = series.to_numpy(dtype="float64")
-    fractional = numbers_ != np.floor(numbers_)
+        raise ValueError(f"count column '{column}' has {_rows(table, missing)} without a count; a table of "
+                         f"counts needs every count (write 0 for none)")
+    as_numbers = series.to_numpy(dtype="float64")
+    fractional = ~np.isfinite(as_numbers) | (as_numbers != np.floor(as_numbers))
     if fractional.any():
-        raise ValueError(f"count column '{column}' has {_rows(fractional)} that are not whole numbers")
-    negative = numbers_ < 0
+        raise ValueError(f"count column '{column}' has {_rows(table, fractional)} that are not whole numbers")
+    negative = as_numbers < 0
     if negative.any():
-        raise ValueError(f"count column '{column}' has {_rows(negative)} with a negative count")
+        raise ValueError(f"count column '{column}' has {_rows(table, negative)} with a negative count")
     return series.to_numpy(dtype="int64")
 
 
@@ -245,10 +261,11 @@ def _is_whole(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _rows(mask: np.ndarray) -> str:
-    first = int(np.flatnonzero(mask)[0])
+def _rows(table: pd.DataFrame, mask: np.ndarray) -> str:
+    """How many rows, and the index label of the first: where to look, never what is there."""
+    first = table.index[int(np.flatnonzero(mask)[0])]
     count = int(mask.sum())
-    return f"{count} row{'s' if count > 1 else ''} (the first at position {first})"
+    return f"{count} row{'s' if count > 1 else ''} (the first with index {first!r})"
 
 
 def _quoted(names) -> str:
@@ -283,6 +300,7 @@ class _TableLines:
 
     Entries are (line, cell, sign) triples sorted by line, a line's total cell last with sign -1
     (the line says: sum of body cells - total cell = 0, or = a known number when it has no total).
+    A dimension with a single value adds no lines: its sums are the cells themselves.
     """
 
     def __init__(self, table: pd.DataFrame, dimensions: list[str], total_label: str | None):
@@ -290,16 +308,20 @@ class _TableLines:
         codes = [pd.factorize(table[d], use_na_sentinel=False)[0] for d in dimensions]
         is_total = [_is_total_value(table[d], total_label) for d in dimensions]
         self.is_total = np.logical_or.reduce(is_total) if is_total else np.zeros(self.cells, bool)
-        self.complete = self.cells == int(np.prod([c.max() + 1 if len(c) else 0 for c in codes]))
+        levels = [int(c.max()) + 1 if len(c) else 0 for c in codes]
+        varying = [axis for axis, n in enumerate(levels) if n >= 2]
+        self.codes = np.stack([codes[axis] for axis in varying], axis=1) if varying else np.zeros((self.cells, 0), int)
+        self.levels = [levels[axis] for axis in varying]
+        self.complete = self.cells == int(np.prod(self.levels))
         line_parts, sign_parts, lines_so_far = [], [], 0
-        for axis in range(len(dimensions)):
-            group = _group_ids([c for i, c in enumerate(codes) if i != axis], self.cells)
+        for axis, dimension in enumerate(varying):
+            group = _group_ids([self.codes[:, i] for i in range(len(varying)) if i != axis], self.cells)
             line_parts.append(group + lines_so_far)
-            sign_parts.append(np.where(is_total[axis], -1, 1))
-            lines_so_far += int(group.max()) + 1 if self.cells else 0
+            sign_parts.append(np.where(is_total[dimension], -1, 1))
+            lines_so_far += int(group.max()) + 1
         line = np.concatenate(line_parts) if line_parts else np.zeros(0, np.int64)
         sign = np.concatenate(sign_parts) if sign_parts else np.zeros(0, np.int64)
-        cell = np.tile(np.arange(self.cells), len(dimensions))
+        cell = np.tile(np.arange(self.cells), len(varying))
         # a total with no body cell in its line says nothing about other cells
         body_cells = np.bincount(line, weights=sign > 0, minlength=lines_so_far)
         keep = body_cells[line] > 0
@@ -311,6 +333,7 @@ class _TableLines:
         self._members: list[list[int]] | None = None
         self._through: list[list[int]] | None = None
         self._unprotectable: np.ndarray | None = None
+        self._cell_at: dict[tuple, int] | None = None
 
     @property
     def members(self) -> list[list[int]]:
@@ -330,22 +353,47 @@ class _TableLines:
 
     @property
     def unprotectable(self) -> np.ndarray:
-        """Cells the margins reveal even if every cell of the table is hidden."""
+        """Cells the margins reveal even when every cell of the table is hidden."""
         if self._unprotectable is None:
-            if self._is_full_grid():
+            lengths = np.bincount(self.entry_line, minlength=self.lines)
+            if self.complete and lengths.min(initial=2) >= 2:
+                # every cell is a corner of a complete box, which keeps it hidden (see cheapest_box)
                 self._unprotectable = np.zeros(self.cells, bool)
             else:
                 self._unprotectable = _derivable(self, np.ones(self.cells, bool))
         return self._unprotectable
 
-    def _is_full_grid(self) -> bool:
-        """A complete table whose every line has two cells or more: each cell is a corner of a
-        2x2x... box of cells, and filling the box with alternating +1/-1 (-1/+1 on total cells)
-        keeps every line's sum, so no cell is revealed once everything is hidden."""
-        if self.lines == 0:
-            return True
-        lengths = np.bincount(self.entry_line, minlength=self.lines)
-        return bool(self.complete and lengths.min() >= 2)
+    def cheapest_box(self, cell: int, cost: np.ndarray) -> list[int] | None:
+        """The corners of the cheapest 2x2x... box of cells with ``cell`` as a corner, or None
+        when the table has no complete box through it.
+
+        Filling the corners with alternating +1 and -1 (the sign flipped once more on each
+        total coordinate) adds zero to every line, so once all corners are hidden, the corner
+        values can move without changing any margin: none of them can be worked out. Only the
+        BOX_OPTIONS cheapest other values of each dimension are tried.
+        """
+        if self._cell_at is None:
+            self._cell_at = {tuple(row): i for i, row in enumerate(self.codes.tolist())}
+        here = self.codes[cell].tolist()
+        options = []
+        for axis, levels in enumerate(self.levels):
+            priced = []
+            for level in range(levels):
+                neighbour = self._cell_at.get(tuple(here[:axis] + [level] + here[axis + 1:]))
+                if level != here[axis] and neighbour is not None:
+                    priced.append((cost[neighbour], level))
+            if not priced:
+                return None
+            options.append([(here[axis], level) for _, level in sorted(priced)[:BOX_OPTIONS]])
+        best, best_cost = None, np.inf
+        for sides in itertools.product(*options):
+            corners = [self._cell_at.get(corner) for corner in itertools.product(*sides)]
+            if None in corners:
+                continue
+            price = cost[corners].sum()
+            if price < best_cost:
+                best, best_cost = corners, price
+        return best
 
 
 def _is_total_value(column: pd.Series, total_label: str | None) -> np.ndarray:
@@ -372,23 +420,54 @@ def _hide_from_margins(values: np.ndarray, primary: np.ndarray, lines: _TableLin
     if not hidden.any():
         return hidden, np.zeros_like(hidden)
     given_up = np.zeros_like(hidden)
+    attempts = np.zeros(len(hidden), np.int64)
     while True:
         _fix_lines_with_one_hidden(values, hidden, lines)
         revealed = _derivable(lines, hidden)
-        if not revealed.any():
-            return hidden, revealed
         given_up |= revealed & lines.unprotectable
-        partners = {_best_partner(cell, values, hidden, lines) for cell in np.flatnonzero(revealed & ~given_up)}
-        partners.discard(None)
-        if not partners:
+        to_fix = np.flatnonzero(revealed & ~given_up)
+        if not len(to_fix):
             return hidden, revealed
-        hidden[list(partners)] = True
+        more = _cells_to_hide_with(to_fix, attempts[to_fix] >= PARTNER_ATTEMPTS, values, hidden, lines)
+        attempts[to_fix] += 1
+        if not more:
+            return hidden, revealed
+        hidden[list(more)] = True
+
+
+def _cells_to_hide_with(revealed: np.ndarray, boxed: np.ndarray, values: np.ndarray, hidden: np.ndarray,
+                        lines: _TableLines) -> set[int]:
+    """For each revealed cell, the best published cell near it (cheap, and often enough once the
+    line heuristic has run again); for a cell still revealed after PARTNER_ATTEMPTS rounds, the
+    rest of its cheapest box, which protects it for good."""
+    cost = _hiding_cost(values, hidden, lines) if boxed.any() else None
+    more: set[int] = set()
+    for cell, needs_box in zip(revealed.tolist(), boxed.tolist()):
+        box = lines.cheapest_box(cell, cost) if needs_box else None
+        if box is not None:
+            more.update(c for c in box if not hidden[c])
+            cost[box] = 0.0
+            continue
+        partner = _best_partner(cell, values, hidden, lines)
+        if partner is not None:
+            more.add(partner)
+    return more
+
+
+def _hiding_cost(values: np.ndarray, hidden: np.ndarray, lines: _TableLines) -> np.ndarray:
+    """What hiding each cell costs: nothing if hidden, else one cell plus its count (a zero costs as
+    much as the largest count: it protects little, as counts are never negative), totals last."""
+    largest = float(values.max(initial=0))
+    body = 1.0 + np.where(values == 0, largest, values).astype(float)
+    total_penalty = (2.0 ** lines.codes.shape[1]) * (largest + 2.0)
+    return np.where(hidden, 0.0, body + total_penalty * lines.is_total)
 
 
 def _fix_lines_with_one_hidden(values: np.ndarray, hidden: np.ndarray, lines: _TableLines) -> None:
-    """Hide more cells until no line holds exactly one hidden cell (a line with a single cell
-    and no total cannot be fixed; the audit reports it)."""
-    hidden_per_line = np.bincount(lines.entry_line, weights=hidden[lines.entry_cell],
+    """Hide more cells until no line holds exactly one hidden cell. Cells the margins reveal
+    whatever is hidden count as published here: hiding a partner for them protects nothing."""
+    known = lines.unprotectable
+    hidden_per_line = np.bincount(lines.entry_line, weights=(hidden & ~known)[lines.entry_cell],
                                   minlength=lines.lines).astype(int).tolist()
     members, through = lines.members, lines.through
     waiting = deque(line for line, n in enumerate(hidden_per_line) if n == 1)
@@ -396,7 +475,7 @@ def _fix_lines_with_one_hidden(values: np.ndarray, hidden: np.ndarray, lines: _T
         line = waiting.popleft()
         if hidden_per_line[line] != 1:
             continue
-        candidates = [c for c in members[line] if not hidden[c]]
+        candidates = [c for c in members[line] if not hidden[c] and not known[c]]
         if not candidates:
             continue
         partner = min(candidates, key=lambda c: _preference(c, line, values, lines, hidden_per_line))
@@ -507,24 +586,26 @@ def _derivable_by_projection(equation, unknown, sign, equations: int, unknowns: 
         return np.stack([np.bincount(unknown, weights=sign * y[equation, j], minlength=unknowns)
                          for j in range(y.shape[1])], axis=1)
 
-    random = np.random.default_rng(0).standard_normal((unknowns, PROJECTION_SAMPLES))
-    projection = random.copy()
-    gradient = times(projection)
-    direction = gradient.copy()
-    gamma = np.sum(gradient ** 2, axis=0)
+    projection = np.random.default_rng(0).standard_normal((unknowns, PROJECTION_SAMPLES))
+    residual = times(projection)                   # A (r - A^T y): zero once r - A^T y is in the null space
+    direction = residual.copy()
+    gamma = np.sum(residual ** 2, axis=0)
     target = PROJECTION_CONVERGED * np.sqrt(unknowns)
     for _ in range(PROJECTION_MAX_ITERATIONS):
         if np.all(np.sqrt(gamma) <= target):
             break
-        step_image = transposed(direction)
-        curvature = np.sum(step_image ** 2, axis=0)
+        step = transposed(direction)
+        curvature = np.sum(step ** 2, axis=0)
         alpha = np.divide(gamma, curvature, out=np.zeros_like(gamma), where=curvature > 0)
-        projection -= alpha * step_image
-        gradient = times(projection)
-        new_gamma = np.sum(gradient ** 2, axis=0)
+        projection -= alpha * step
+        residual = times(projection)
+        new_gamma = np.sum(residual ** 2, axis=0)
         beta = np.divide(new_gamma, gamma, out=np.zeros_like(gamma), where=gamma > 0)
-        direction = gradient + beta * direction
+        direction = residual + beta * direction
         gamma = new_gamma
+    if not np.all(np.sqrt(gamma) <= target):
+        raise RuntimeError(f"the small-cell audit did not converge on a group of {unknowns} hidden cells; "
+                           f"nothing can be published safely")
     return np.max(np.abs(projection), axis=1) < PROJECTION_ZERO
 
 
@@ -538,15 +619,13 @@ def _plain(rule: str, hidden_up_to: int, base: int, zero_disclosive: bool, secon
               else f"counts from {lowest} to {hidden_up_to}")
     text = f"{hidden} are hidden"
     if secondary:
-        more = secondary
-        text += (f", and {more} more cell{'s are' if more > 1 else ' is'} hidden so that "
-                 f"{'they' if more > 1 else 'it'} cannot be worked out from the totals")
+        text += (f", and {secondary} more cell{'s are' if secondary > 1 else ' is'} hidden so that "
+                 f"{'they' if secondary > 1 else 'it'} cannot be worked out from the totals")
     if rule != "suppress":
         rest = "shown as they are" if base == 1 else f"rounded to the nearest {base}"
         zeros = "zeros are shown as 0 and " if rule == "nhs" and not zero_disclosive else ""
         text += f"; {zeros}other counts are {rest}"
     if unprotected:
-        n = unprotected
-        text += (f"; {n} hidden cell{'s' if n > 1 else ''} can still be worked out from the totals, because "
-                 f"no other cell can be hidden with {'them' if n > 1 else 'it'}")
+        text += (f"; {unprotected} hidden cell{'s' if unprotected > 1 else ''} can still be worked out from the "
+                 f"totals whatever else is hidden")
     return text
