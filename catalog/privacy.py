@@ -193,7 +193,10 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
         result = enforce_k_anonymity(con, stages[-1], following, list(rule.quasi_identifiers), rule.k,
                                      rule.max_suppression, sensitive=rule.sensitive, l=rule.l)
         stages.append(following)
-        report.measures["k_anonymity"] = result.to_json()
+        report.measures["k_anonymity"] = measure = result.to_json()
+        measure["plain"] = (f"{result.records_suppressed:,} records had a value hidden and {result.records_removed:,} "
+                            f"were removed ({result.suppressed_share:.1%} of the records); the rarest combination "
+                            f"is now shared by {result.k_achieved or 0:,} records")
         if not result.passed:
             report.failures.append(
                 f"k-anonymity: making every combination of {_names(rule.quasi_identifiers)} shared by at least "
@@ -248,11 +251,11 @@ def _protect_counts(con, source: str, target: str, rule) -> dict:
     parts = []
     for column in result.columns.values():
         hidden = column.primary + column.secondary
-        told = f"{hidden} of the {column.cells} counts in '{column.column}' hidden"
+        told = f"{hidden:,} of the {column.cells:,} counts in '{column.column}' hidden"
         if column.secondary:
-            told += f" ({column.secondary} of them so that the totals cannot reveal the small ones)"
+            told += f" ({column.secondary:,} of them so that the totals cannot reveal the small ones)"
         if column.rounded:
-            told += f", {column.rounded} rounded"
+            told += f", {column.rounded:,} rounded"
         parts.append(told)
     measure["plain"] = "; ".join(parts)
     return measure

@@ -16,12 +16,18 @@ def _escaped(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+|~!$-])", r"\\\1", str(text))
 
 
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
 def _risk_table(measure: dict) -> pd.DataFrame | None:
     """Re-identification risk before and after the rules, as shares a reader can compare."""
     before, after = measure.get("risk_before"), measure.get("risk_after")
     if not before or not after:
         return None
-    rows = [("highest risk of any record", "highest"), ("records at risk", "share_at_risk"),
+    rows = [("highest risk of any record", "highest"),
+            (f"records at risk (a risk above {after.get('threshold', 0):.0%})", "share_at_risk"),
             ("average risk", "average")]
     return pd.DataFrame({"measure": [label for label, _ in rows],
                          "before": [f"{before[key]:.1%}" for _, key in rows],
@@ -127,7 +133,7 @@ with tab_reports:
         rules = privacy.get("rules", [])
         if rules:
             for rule in rules:
-                st.markdown(f"- {rule['plain']}.")
+                st.markdown(f"- {_sentence(rule['plain'])}")
         else:
             st.markdown("- Nothing: no column of this dataset holds personal data.")
         for column, reason in privacy.get("waivers", {}).items():
@@ -135,7 +141,7 @@ with tab_reports:
         measures = privacy.get("measures") or {}
         for measure in measures.values():
             if isinstance(measure, dict) and measure.get("plain"):
-                st.markdown(f"- {_escaped(measure['plain'].rstrip('.'))}.")
+                st.markdown(f"- {_sentence(_escaped(measure['plain']))}")
         risk = _risk_table(measures.get("k_anonymity") or {})
         if risk is not None:
             st.markdown("**Re-identification risk** (the chance of singling out one record from the "

@@ -47,7 +47,9 @@ def test_search_finds_a_dataset_by_a_word_from_its_description():
     page = open_dataset("hospital_admissions")
     rows = table_with(page, "admission_id", "ward", "diagnosis_group")
     assert len(rows) == 100 and rows["ward"].notna().all()
-    assert not {"patient_name", "date_of_birth", "postcode", "notes"} & set(rows.columns)
+    assert not {"patient_name", "date_of_birth", "notes"} & set(rows.columns)
+    districts = rows["postcode"].dropna()
+    assert len(districts) and districts.str.fullmatch(r"[A-Z]{1,2}[0-9][0-9A-Z]?").all(), "postcodes cut to districts"
 
 
 def test_facets_filter_by_agency_and_land_in_the_url():
