@@ -11,25 +11,34 @@ What is recognised
     email addresses and phone numbers, with the guard's patterns
 
 ``scan_columns`` lets DuckDB pick, in the first rows of a table, the values holding something
-*shaped* like an identifier (a regular expression, cheap), and runs the checksums in Python on
-at most ``CANDIDATE_CAP`` of those values per column and kind. A column is flagged for a kind
-when enough of its shaped values pass the check (``Kind.min_values`` and ``Kind.min_share``):
+*shaped* like an identifier (regular expressions: one joining all shapes, then each kind's shape
+only where that one matched), and runs the checks in Python on at most ``CANDIDATE_CAP`` of
+those values per column and kind. A column is flagged for a kind when enough of its shaped
+values pass the check (``Kind.min_values`` and ``Kind.min_share``):
 
-    A checksum lets random numbers through too: about 1 in 10 pass Luhn, 1 in 11 pass the NHS
-    modulus 11 check, 1 in 97 pass mod-97. So a column of reference numbers has roughly a tenth
-    of its shaped values passing, and a column of real identifiers nearly all of them; half is
-    the line (``min_share``). That share is counted among the values with the shape, so one IBAN
-    or one card number among ordinary sentences is a share of 1 and is flagged on its own.
-    NHS numbers alone need three valid values: a ten-digit reference or phone number passes by
-    chance once in 11, three in a row once in about 1,300.
+    A checksum lets random numbers through too: about 1 in 10 pass Luhn (fewer with an issuer
+    prefix), 1 in 11 pass the NHS modulus 11 check, 1 in 97 pass mod-97. So a column of reference
+    numbers has about a tenth of its shaped values passing, a column of real identifiers nearly
+    all of them; half is the line (``min_share``). The share is counted among the values with the
+    shape, so one IBAN or one card number among ordinary sentences is a share of 1 and is flagged
+    on its own.
+    NHS numbers also need three valid values: a ten-digit reference or phone number passes by
+    chance once in 11, three of three once in about 1,300.
+    National Insurance numbers have no check digit; the shape looked for takes any suffix letter,
+    so codes such as AB123456X, of which only about one in ten keeps the format rules, stay
+    under half.
     Social Security numbers count only when written 123-45-6789 or 123 45 6789: nine bare digits
-    pass the area/group/serial rules nine times in ten, so they say nothing.
-    An email address anywhere flags the column; phone numbers must make up half of the values,
-    as in the guard, because their shapes overlap with reference numbers.
+    keep the area/group/serial rules nine times in ten, so they say nothing about a column.
+    An email address anywhere flags the column. Phone numbers must make up half of the values,
+    as in the guard, because their shapes overlap with reference numbers (and an NHS number
+    written 999 000 0018 is reported as one, not as a phone number).
+
+Letters are looked for in either case, and integer columns are read as text for NHS and card
+numbers. Only the counts leave this module; a finding never holds a value.
 
 ``scrub_sql`` and ``scrub`` replace email addresses with [email], phone numbers with [phone] and
-anything shaped like one of the identifiers above with [id], without the checksums (SQL cannot
-compute them, and removing too much from free text is the safe side).
+anything shaped like one of the identifiers above (nine bare digits included) with [id], without
+the checks: SQL cannot compute them, and removing too much from free text is the safe side.
 """
 
 from __future__ import annotations
@@ -42,7 +51,8 @@ import duckdb
 
 from catalog.casting import quote_ident, quote_literal
 
-# The guard's patterns (catalog.privacy holds the same text).
+# The guard's patterns; catalog.privacy holds the same text (it imports this module, so they are
+# repeated rather than imported from there).
 EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE_PATTERN = (r"^(\+|00)[1-9][0-9 ().-]{6,}[0-9]$|^0[1-9][0-9 ().-]{7,}[0-9]$"
                  r"|^\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}$")
@@ -56,20 +66,26 @@ NINO_SHAPE = r"\b[A-Za-z]{2}[ -]?[0-9]{2}[ -]?[0-9]{2}[ -]?[0-9]{2}[ -]?[A-Za-z]
 SSN_SHAPE = r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b|\b[0-9]{3} [0-9]{2} [0-9]{4}\b"
 BARE_NINE_DIGITS = r"\b[0-9]{9}\b"
 NHS_SHAPE = r"\b[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}\b"
-PHONE_IN_TEXT = (r"(?:\+|\b00)[1-9][0-9]{0,3}(?:[ .-]?(?:\([0-9]{1,5}\)|[0-9]{1,5})){2,6}\b"   # +44 20 7946 0018
-                 r"|\(?\b0[1-9][0-9]{1,4}\)?[ .-]?[0-9]{3,4}(?:[ .-]?[0-9]{3,4})?\b"          # (020) 7946 0018
-                 r"|\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}\b")                           # (555) 123-4567
+INTERNATIONAL_PHONE = r"(?:\+|\b00)[1-9][0-9]{0,3}(?:[ .-]?(?:\([0-9]{1,5}\)|[0-9]{1,5})){2,6}\b"  # +44 20 7946 0018
+TRUNK_PHONE = r"\(?\b0[1-9][0-9]{1,4}\)?[ .-]?[0-9]{3,4}(?:[ .-]?[0-9]{3,4})?\b"                 # (020) 7946 0018
+GROUPED_PHONE = r"\(?\b[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}\b"                                  # (555) 123-4567
+PHONE_IN_TEXT = f"{INTERNATIONAL_PHONE}|{TRUNK_PHONE}|{GROUPED_PHONE}"
 
 # In order: a longer shape goes before the shorter ones it could contain.
+# A number written with an international prefix or a trunk 0 is taken for a phone number before
+# the digit shapes of identifiers could claim it (cards and NHS numbers never start with +, 00 or
+# a trunk 0 followed by an area code); other grouped digits are identifiers first.
 SCRUB_STEPS = (
     (EMAIL_PATTERN, "[email]"),
     (IBAN_SHAPE, "[id]"),
+    (INTERNATIONAL_PHONE, "[phone]"),
+    (TRUNK_PHONE, "[phone]"),
     (CARD_SHAPE, "[id]"),
     (NINO_SHAPE, "[id]"),
     (SSN_SHAPE, "[id]"),
     (BARE_NINE_DIGITS, "[id]"),
     (NHS_SHAPE, "[id]"),
-    (PHONE_IN_TEXT, "[phone]"),
+    (GROUPED_PHONE, "[phone]"),
 )
 
 SAMPLE_ROWS = 20_000
@@ -105,7 +121,8 @@ def is_payment_card(text: str) -> bool:
     if not re.fullmatch(r"[0-9]+(?:[ -][0-9]+)*", written):
         return False
     groups = re.split(r"[ -]", written)
-    return len(set(re.findall(r"[ -]", written))) <= 1 and _card_grouping(groups) and _card_digits_valid("".join(groups))
+    one_separator = len(set(re.findall(r"[ -]", written))) <= 1
+    return one_separator and _card_grouping(groups) and _card_digits_valid("".join(groups))
 
 
 def is_iban(text: str) -> bool:
@@ -294,15 +311,13 @@ def scan_columns(con: duckdb.DuckDBPyConnection, table: str, columns: list[str],
     plans = [(name, kinds) for name in columns if (kinds := _kinds_for(types[name])) is not None]
     if not plans:
         return []
-    selected = ", ".join(f"CAST({quote_ident(name)} AS VARCHAR) AS v{i}" for i, (name, _) in enumerate(plans))
-    sample = f"SELECT {selected} FROM {table} LIMIT {int(sample_rows)}"
-    counts = _value_counts(con, sample, plans)
-    shaped = _shaped_values(con, sample, plans)
-    findings = []
-    for i, (name, kinds) in enumerate(plans):
-        examined, phones, emails = counts[3 * i: 3 * i + 3]
-        findings += _judge(name, kinds, examined, phones, emails,
-                           {j: shaped.get((i, j)) or [] for j in range(len(kinds))})
+    row = con.execute(_scan_sql(table, plans, int(sample_rows))).fetchone()
+    findings, position = [], 0
+    for name, kinds in plans:
+        width = 2 + len(kinds)
+        examined, phones, *per_kind = row[position: position + width]
+        findings += _judge(name, kinds, examined, phones, per_kind)
+        position += width
     return findings
 
 
@@ -315,51 +330,42 @@ def _kinds_for(column_type: str) -> list[Kind] | None:
     return None
 
 
-def _value_counts(con, sample: str, plans) -> tuple:
-    """Per column: non-empty values, values that are a phone number, values holding an email address."""
-    measures = []
-    for i, (_, kinds) in enumerate(plans):
-        value = f"v{i}"
-        emails = (f"count(*) FILTER (WHERE regexp_matches({value}, {quote_literal(EMAIL_PATTERN)}))"
-                  if any(k.holds is None for k in kinds) else "0")
+def _scan_sql(table: str, plans: list[tuple[str, list[Kind]]], sample_rows: int) -> str:
+    """One query over the sample giving, per column: its non-empty values, the values that are a
+    phone number, then per kind a count (email addresses) or the tokens of the first shaped values.
+
+    A regular expression joining every shape of the column (its gate) is run once per value; the
+    shape of each kind only where the gate matched, so free text without any costs one pass."""
+    sampled, gated, shaped, measures = [], [], [], []
+    for i, (name, kinds) in enumerate(plans):
+        value, gate = f"v{i}", f"g{i}"
+        any_shape = "|".join(f"(?:{kind.shape})" for kind in kinds)
+        sampled.append(f"CAST({quote_ident(name)} AS VARCHAR) AS {value}")
+        gated += [value, f"regexp_matches({value}, {quote_literal(any_shape)}) AS {gate}"]
+        shaped.append(value)
         measures += [f"count(*) FILTER (WHERE trim({value}) <> '')",
-                     f"count(*) FILTER (WHERE regexp_full_match({value}, {quote_literal(PHONE_PATTERN)}))", emails]
-    return con.execute(f"SELECT {', '.join(measures)} FROM ({sample})").fetchone()
+                     f"count(*) FILTER (WHERE regexp_full_match({value}, {quote_literal(PHONE_PATTERN)}))"]
+        for j, kind in enumerate(kinds):
+            found, shape = f"s{i}_{j}", quote_literal(kind.shape)
+            if kind.holds is None:
+                shaped.append(f"CASE WHEN {gate} THEN regexp_matches({value}, {shape}) END AS {found}")
+                measures.append(f"count(*) FILTER (WHERE {found})")
+            else:
+                shaped.append(f"CASE WHEN {gate} THEN regexp_extract_all({value}, {shape}) END AS {found}")
+                measures.append(f"(list({found}) FILTER (WHERE len({found}) > 0))[1:{CANDIDATE_CAP}]")
+    return (f"SELECT {', '.join(measures)} FROM (SELECT {', '.join(shaped)} FROM (SELECT {', '.join(gated)} "
+            f"FROM (SELECT {', '.join(sampled)} FROM {table} LIMIT {sample_rows})))")
 
 
-def _shaped_values(con, sample: str, plans) -> dict[tuple[int, int], list[list[str]]]:
-    """The tokens of the first CANDIDATE_CAP values of each column shaped like each checked kind.
-
-    One regular expression joining every shape first tells which values are worth a closer look,
-    so free text without any is read once; each kind's query stops at the cap, so a column of
-    numbers is not read to the end for every kind."""
-    gates, parts = [], []
-    for i, (_, kinds) in enumerate(plans):
-        checked = [(j, kind) for j, kind in enumerate(kinds) if kind.holds is not None]
-        if not checked:
-            continue
-        any_shape = "|".join(f"(?:{kind.shape})" for _, kind in checked)
-        gates.append(f"regexp_matches(v{i}, {quote_literal(any_shape)}) AS g{i}")
-        for j, kind in checked:
-            shape = quote_literal(kind.shape)
-            parts.append(f"(SELECT {i} AS c, {j} AS k, list(t) AS tokens FROM (SELECT regexp_extract_all(v{i}, {shape}) "
-                         f"AS t FROM sample WHERE g{i} AND regexp_matches(v{i}, {shape}) LIMIT {CANDIDATE_CAP}))")
-    if not parts:
-        return {}
-    rows = con.execute(f"WITH sample AS MATERIALIZED (SELECT *, {', '.join(gates)} FROM ({sample})) "
-                       f"{' UNION ALL '.join(parts)}").fetchall()
-    return {(c, k): tokens for c, k, tokens in rows}
-
-
-def _judge(column: str, kinds: list[Kind], examined: int, phones: int, emails: int,
-           shaped: dict[int, list[list[str]]]) -> list[IdentifierFinding]:
+def _judge(column: str, kinds: list[Kind], examined: int, phones: int, per_kind: list) -> list[IdentifierFinding]:
     findings = []
-    for j, kind in enumerate(kinds):
+    for kind, measure in zip(kinds, per_kind):
         if kind.holds is None:
-            matched = checked = emails
+            matched = checked = measure
         else:
-            checked = len(shaped[j])
-            matched = sum(1 for tokens in shaped[j] if any(kind.holds(t) for t in tokens))
+            shaped_values = measure or []
+            checked = len(shaped_values)
+            matched = sum(1 for tokens in shaped_values if any(kind.holds(t) for t in tokens))
         if matched >= kind.min_values and matched >= kind.min_share * checked:
             findings.append(IdentifierFinding(column, kind.name, matched, checked, examined))
     # NHS numbers written 999 000 0018 fit the 3-3-4 phone pattern too; they explain those values
