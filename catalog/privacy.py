@@ -96,7 +96,8 @@ class PrivacyReport:
             first = self.findings[0]
             more = f" (and {len(self.findings) - 1} more)" if len(self.findings) > 1 else ""
             return (f"column {first.column!r} looks personal ({first.reason}) and no privacy rule covers it{more}. "
-                    f"Either add a rule for it under privacy: in dataset.yaml (drop or pseudonymise), or, "
+                    f"Either add a rule for it under privacy: in dataset.yaml (drop or pseudonymise; generalise a "
+                    f"date, number or postcode; scrub free text), or, "
                     f"if it was reviewed and is safe, list it under privacy.waivers with the reason")
         applied = "; ".join(r["plain"] for r in self.rules) or "no rule needed"
         return f"{applied}; {self.rows} rows, {len(self.columns)} columns published"

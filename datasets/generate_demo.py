@@ -40,7 +40,8 @@ COLLISIONS_H1 = "riverton/road_collisions/data/collisions-2024-h1.csv"
 COLLISIONS_H2 = "riverton/road_collisions/data/collisions-2024-h2.csv"
 LICENCES = "riverton/business_licences/data/licences-export.json"
 REQUESTS = "riverton/service_requests/data/service-requests-2024.xml"
-GENERATED = (SPENDING, ADMISSIONS, ENROLMENT, COLLISIONS_H1, COLLISIONS_H2, LICENCES, REQUESTS)
+COMMENTS = "riverton/planning_comments/data/comments-2024.csv"
+GENERATED = (SPENDING, ADMISSIONS, ENROLMENT, COLLISIONS_H1, COLLISIONS_H2, LICENCES, REQUESTS, COMMENTS)
 
 
 def rng_for(name: str) -> random.Random:
@@ -875,10 +876,59 @@ def generate_requests(root: Path) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
+# --------------------------------------------------------------------------- planning comments
+
+PLANNING_KINDS = {
+    "FUL": ["a two-storey rear extension", "a change of use from shop to café", "twelve new flats above the garage",
+            "the demolition of the old bakery and eight new houses", "a roof terrace on the corner building"],
+    "HOU": ["a loft conversion with dormer windows", "a single-storey side extension", "a new garden office"],
+    "ADV": ["an illuminated shop sign", "a digital advertising screen at the junction"],
+}
+STANCES = {"object": 5, "support": 3, "comment": 1}
+COMMENT_TEXTS = {
+    "object": ["{what} would overlook our garden and block the evening light.",
+               "Parking on the street is already impossible; {what} will make it worse.",
+               "{what} is out of keeping with the conservation area.",
+               "Noise from {what} late at night would disturb the whole street."],
+    "support": ["{what} would bring a derelict site back into use.",
+                "Good to see {what}; the street needs more homes and shops.",
+                "{what} is well designed and will brighten the corner."],
+    "comment": ["Please make sure {what} keeps the old boundary wall.",
+                "Could the council limit building work for {what} to weekdays?"],
+}
+COMMENT_TAILS = ["Please keep me informed at {email}.", "Happy to discuss, call me on {phone}.",
+                 "My neighbour ({email}) agrees with this."]
+
+
+def generate_comments(root: Path) -> None:
+    """Residents' comments on planning applications, as the planning portal exports them: the
+    free text sometimes carries the writer's email address or phone number."""
+    rng = rng_for("planning-comments")
+    districts = list(CITY_DISTRICTS)
+    applications = []
+    for number in range(1, 31):
+        kind = weighted(rng, list(PLANNING_KINDS), [5, 4, 1])
+        applications.append((f"RIV/24/{number * 37 % 1000:04d}/{kind}", rng.choice(PLANNING_KINDS[kind]),
+                             rng.choice(districts), dt.date(2024, 1, 8) + dt.timedelta(days=rng.randrange(300))))
+    rows = []
+    for _ in range(240):
+        reference, what, district, opened = rng.choice(applications)
+        stance = weighted(rng, list(STANCES), list(STANCES.values()))
+        received = opened + dt.timedelta(days=rng.randrange(1, 29))
+        text = rng.choice(COMMENT_TEXTS[stance]).format(what=what)
+        if rng.random() < 0.2:
+            first, last, _ = person(rng)
+            text += " " + rng.choice(COMMENT_TAILS).format(email=email_for(rng, first, last), phone=phone_for(rng))
+        rows.append([reference, received.isoformat(), district, stance, text[:1].upper() + text[1:]])
+    rows.sort(key=lambda r: (r[1], r[0]))
+    header = ["comment_id", "application_ref", "received_on", "district", "stance", "comment"]
+    write_csv(root / COMMENTS, header, [[f"PC-2024-{n:05d}", *row] for n, row in enumerate(rows, 1)])
+
+
 # --------------------------------------------------------------------------- main
 
 GENERATORS = (generate_spending, generate_admissions, generate_enrolment, generate_collisions,
-              generate_licences, generate_requests)
+              generate_licences, generate_requests, generate_comments)
 
 
 def generate(root: Path) -> list[Path]:

@@ -93,6 +93,7 @@ def test_guard_blocks_an_uncovered_email_column_and_says_what_to_do(declarations
     assert outcome.status == "quarantined"
     assert "column 'email' looks personal (its name suggests an email address)" in outcome.reason
     assert "privacy.waivers" in outcome.reason and "drop or pseudonymise" in outcome.reason
+    assert "scrub free text" in outcome.reason
     assert not (home / "releases" / "grants").exists() or not any((home / "releases" / "grants").glob("[0-9]*"))
 
 

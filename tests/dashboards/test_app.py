@@ -54,13 +54,14 @@ def test_search_finds_a_dataset_by_a_word_from_its_description():
 
 def test_facets_filter_by_agency_and_land_in_the_url():
     at = AppTest.from_file(APP, default_timeout=30).run()
-    assert len(result_links(at)) == 10 and at.caption[0].value == "13 datasets found"
+    assert len(result_links(at)) == 10 and at.caption[0].value == "14 datasets found"
     at.checkbox(key="agency:riverton").check().run()
     assert not at.exception
     assert at.query_params["agency"] == "riverton"
-    assert sorted(result_links(at)) == ["id=business_licences", "id=road_collisions", "id=service_requests_311"]
+    assert sorted(result_links(at)) == ["id=business_licences", "id=planning_comments", "id=road_collisions",
+                                        "id=service_requests_311"]
     themes = [box.label for box in at.checkbox if box.key.startswith("theme:")]
-    assert themes == ["Regions and cities (2)", "Transport (1)"]
+    assert themes == ["Regions and cities (3)", "Transport (1)"]
 
 
 def test_dataset_page_shows_metadata_schema_and_rows():
