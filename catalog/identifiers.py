@@ -51,8 +51,9 @@ import duckdb
 
 from catalog.casting import quote_ident, quote_literal
 
-# The guard's patterns; catalog.privacy holds the same text (it imports this module, so they are
-# repeated rather than imported from there).
+# The guard's own patterns (catalog.privacy uses them): an email anywhere in a cell; a cell that
+# is a phone number: international (+44 ..., 0044 ...), national with a trunk 0 (020 7946 0018),
+# or 3-3-4 groups ((555) 123-4567). Reference numbers such as 2024-000123 are none of these.
 EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE_PATTERN = (r"^(\+|00)[1-9][0-9 ().-]{6,}[0-9]$|^0[1-9][0-9 ().-]{7,}[0-9]$"
                  r"|^\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}$")

@@ -30,7 +30,7 @@ import duckdb
 
 from catalog.casting import quote_ident, quote_literal
 from catalog.errors import PrivacyError
-from catalog.identifiers import scan_columns, scrub_sql
+from catalog.identifiers import EMAIL_PATTERN, PHONE_PATTERN, PHONE_SHARE, scan_columns, scrub_sql
 from catalog.kanonymity import enforce_k_anonymity
 from catalog.small_cells import protect_counts
 from catalog.spec import DatasetSpec
@@ -54,12 +54,6 @@ PERSONAL_TOKENS = {
     "firstname": "a person's name", "lastname": "a person's name", "forename": "a person's name",
     "fullname": "a person's name", "ip": "an IP address", "iban": "a bank account number",
 }
-EMAIL_PATTERN = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-# international (+44 ..., 0044 ...), national with a trunk 0 (020 7946 0018), or 3-3-4 groups
-# ((555) 123-4567); reference numbers such as 2024-000123 are none of these
-PHONE_PATTERN = (r"^(\+|00)[1-9][0-9 ().-]{6,}[0-9]$|^0[1-9][0-9 ().-]{7,}[0-9]$"
-                 r"|^\(?[0-9]{3}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}$")
-PHONE_SHARE = 0.5
 
 
 @dataclass
