@@ -191,7 +191,8 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
         report.measures["k_anonymity"] = measure = result.to_json()
         measure["plain"] = (f"{result.records_suppressed:,} records had a value hidden and {result.records_removed:,} "
                             f"were removed ({result.suppressed_share:.1%} of the records); the rarest combination "
-                            f"is now shared by {result.k_achieved or 0:,} records")
+                            f"is now shared by {result.k_achieved or 0:,} records. Information lost: "
+                            f"{result.cell_share:.1%} of the values of {_names(rule.quasi_identifiers)}")
         if not result.passed:
             report.failures.append(
                 f"k-anonymity: making every combination of {_names(rule.quasi_identifiers)} shared by at least "

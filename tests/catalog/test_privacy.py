@@ -183,6 +183,7 @@ def test_generalised_scrubbed_and_k_anonymous_release(declarations, home):
         "SELECT privacy FROM releases WHERE dataset_id = 'grants'").fetchone()[0])
     measure = report["measures"]["k_anonymity"]
     assert measure["k_achieved"] >= 5 and measure["passed"]
+    assert "the rarest combination is now shared by" in measure["plain"] and "Information lost: " in measure["plain"]
     assert measure["risk_before"]["highest"] == 1.0 and measure["risk_after"]["highest"] <= 0.2
     assert "example.org" not in json.dumps(report) and "South" not in json.dumps(report)
 
