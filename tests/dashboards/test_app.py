@@ -1,5 +1,7 @@
 """The explorer, driven through Streamlit's AppTest against the published demo."""
 
+import re
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -108,3 +110,28 @@ def test_a_new_release_shows_at_once(declarations, home, monkeypatch):
     page = open_dataset("grants")
     assert len(table_with(page, "district", "amount")) == 3
     assert table_with(page, "release", "delivery")["release"].tolist() == [2, 1]
+
+
+def test_privacy_section_explains_what_was_removed_with_the_risk_before_and_after():
+    at = open_dataset("hospital_admissions")
+    assert not at.exception
+    said = [m.value for m in at.markdown]
+    assert "- Coarsened 'postcode': postcodes shown as the postcode district only." in said
+    assert any(s.startswith("- Hid values so that every combination of 'sex', 'age_band' and 'postcode'") for s in said)
+    risk = table_with(at, "measure", "before", "after")
+    assert list(risk["after"]) == ["20.0%", "0.0%", risk["after"][2]]
+    assert risk["before"][0] == "100.0%"
+
+
+def test_a_dataset_the_guard_stopped_says_why_and_has_nothing_to_download():
+    at = open_dataset("planning_comments")
+    assert not at.exception
+    (warning,) = at.warning
+    assert "The latest delivery was not published: column 'comment' looks personal" in warning.value
+    assert "scrub free text" in warning.value
+    assert any(i.value == "No release has been published yet." for i in at.info)
+    source = (DEMO_DATASETS / "riverton" / "planning_comments" / "data" / "comments-2024.csv").read_text()
+    written = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", source))
+    assert written, "the demo comments should carry email addresses"
+    shown = " ".join(e.value for kind in (at.markdown, at.warning, at.info, at.caption) for e in kind)
+    assert not any(address in shown for address in written)
