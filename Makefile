@@ -33,7 +33,7 @@ publish: setup
 	@mkdir -p $(HOME_DIR)
 	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat keygen --if-missing
 	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat publish --all; rc=$$?; \
-		if [ $$rc -eq 3 ]; then echo "(a quarantined release is part of the demo)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
+		if [ $$rc -eq 3 ]; then echo "(two quarantined deliveries are part of the demo: one fails validation, one is stopped by the privacy guard)"; elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 demo: publish
 	@GOVCAT_HOME=$(HOME_DIR) $(BIN)/govcat explore --port $(PORT)
