@@ -181,7 +181,7 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
     con.execute(f"CREATE OR REPLACE TABLE {stages[-1]} AS SELECT {', '.join(columns)} FROM {source}", params)
     report = PrivacyReport(rules=_applied(spec), waivers=dict(rules.waivers), columns=spec.published_names)
     if extra.scrub:
-        report.measures["scrub"] = _scrub_counts(con, source, stages[-1], extra.scrub)
+        report.measures["scrub"] = _scrub_counts(con, source, extra.scrub)
     if extra.k_anonymity:
         rule = extra.k_anonymity
         following = target if not extra.small_cells else f"{target}_k"
@@ -217,18 +217,14 @@ def protect(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, source: str, targ
     return report
 
 
-def _scrub_counts(con, source: str, target: str, columns) -> dict:
-    """How many cells of each scrubbed column changed."""
-    counts = {}
-    for name in columns:
-        column = quote_ident(name)
-        counts[name] = con.execute(
-            f"SELECT count(*) FILTER (WHERE a.{column} IS DISTINCT FROM b.{column}) FROM "
-            f"(SELECT {column}, row_number() OVER () AS n FROM {source}) a JOIN "
-            f"(SELECT {column}, row_number() OVER () AS n FROM {target}) b USING (n)").fetchone()[0]
+def _scrub_counts(con, source: str, columns) -> dict:
+    """How many cells of each scrubbed column the scrubbing changes."""
+    changed = ", ".join(f"count(*) FILTER (WHERE {scrub_sql(quote_ident(n))} IS DISTINCT FROM {quote_ident(n)})"
+                        for n in columns)
+    counts = dict(zip(columns, con.execute(f"SELECT {changed} FROM {source}").fetchone()))
     return {"cells_changed": counts,
-            "plain": "; ".join(f"{n} text{'s' if n != 1 else ''} in '{c}' had an email address, phone number or "
-                               f"identifier replaced" for c, n in counts.items())}
+            "plain": "; ".join(f"{n:,} text{'s' if n != 1 else ''} in '{c}' had an email address, phone number "
+                               f"or identifier replaced" for c, n in counts.items())}
 
 
 def _protect_counts(con, source: str, target: str, rule) -> dict:

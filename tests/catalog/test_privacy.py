@@ -181,6 +181,7 @@ def test_generalised_scrubbed_and_k_anonymous_release(declarations, home):
     assert min(c for (c,) in classes) >= 5
     report = json.loads(duckdb.connect(str(home / "catalogue.duckdb"), read_only=True).execute(
         "SELECT privacy FROM releases WHERE dataset_id = 'grants'").fetchone()[0])
+    assert report["measures"]["scrub"]["cells_changed"] == {"note": 40}
     measure = report["measures"]["k_anonymity"]
     assert measure["k_achieved"] >= 5 and measure["passed"]
     assert "the rarest combination is now shared by" in measure["plain"] and "Information lost: " in measure["plain"]
