@@ -8,7 +8,7 @@ A schema's foreign key may name another declared dataset as its ``reference.reso
 
 Every value must then be among that dataset's values in its current release, so a
 delivery cannot publish a code its reference data does not know. The referenced fields
-must be published as declared (not dropped or pseudonymised) and of the same type.
+must be published as declared (not dropped or changed by a privacy rule) and of the same type.
 """
 
 from __future__ import annotations
