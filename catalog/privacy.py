@@ -318,7 +318,7 @@ def guard(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, table: str) -> list
     flagged = {f.column for f in findings}
     rest = [n for n in unchecked if n not in flagged]
     if rest:
-        identified = scan_columns(con, f"(SELECT * FROM {table} LIMIT {SCAN_ROWS})", rest, sample_rows=SCAN_ROWS)
+        identified = scan_columns(con, table, rest, sample_rows=SCAN_ROWS)
         for finding in identified:
             if finding.column not in flagged:
                 findings.append(Finding(finding.column, finding.reason))

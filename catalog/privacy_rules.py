@@ -211,6 +211,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _whole(value: Any, least: int) -> bool:
+    """A whole number (not true/false) of at least ``least``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _known_keys(value: dict, section: str, allowed: tuple[str, ...], problem: Problem) -> None:
+    for key in value:
+        if key not in allowed:
+            problem(f"{section}.{key}", "unknown key")
+
+
 def _generalise(value: Any, types: dict[str, str], published: list[str], problem: Problem) -> tuple[Generalisation, ...]:
     if value is None:
         return ()
@@ -252,7 +263,7 @@ def _one_generalisation(column: str, kind: str, how: dict, where: str, problem: 
         return Generalisation(column, kind, to=how["to"])
     if kind == "string":
         if "prefix" in how:
-            if not isinstance(how["prefix"], int) or isinstance(how["prefix"], bool) or how["prefix"] < 1 or "to" in how:
+            if not _whole(how["prefix"], 1) or "to" in how:
                 problem(where, "prefix: must be a whole number of characters from 1, on its own")
                 return None
             return Generalisation(column, kind, prefix=how["prefix"])
@@ -264,7 +275,7 @@ def _one_generalisation(column: str, kind: str, how: dict, where: str, problem: 
     if not all(_is_number(v) for v in numbers.values()):
         problem(where, "bands, top, bottom and round must be numbers")
         return None
-    if "bands" in numbers and (not isinstance(numbers["bands"], int) or numbers["bands"] < 1
+    if "bands" in numbers and (not _whole(numbers["bands"], 1)
                                or "round" in numbers or "bottom" in numbers):
         problem(where, "bands: must be a whole number from 1, with an optional top (no round or bottom)")
         return None
@@ -283,15 +294,13 @@ def _k_anonymity(value: Any, types: dict[str, str], published: list[str], proble
     if not isinstance(value, dict):
         problem("k_anonymity", "must be a mapping with quasi_identifiers, k and max_suppression")
         return None
-    for key in value:
-        if key not in ("quasi_identifiers", "k", "max_suppression", "l_diversity"):
-            problem(f"k_anonymity.{key}", "unknown key")
+    _known_keys(value, "k_anonymity", ("quasi_identifiers", "k", "max_suppression", "l_diversity"), problem)
     qis = _columns(value.get("quasi_identifiers"), "k_anonymity.quasi_identifiers", published, problem)
     k, share = value.get("k"), value.get("max_suppression", 0.05)
     ok = bool(qis)
     if not qis:
         problem("k_anonymity.quasi_identifiers", "name at least one column")
-    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+    if not _whole(k, 2):
         problem("k_anonymity.k", "must be a whole number from 2")
         ok = False
     if not _is_number(share) or not 0 <= share <= 1:
@@ -308,7 +317,7 @@ def _k_anonymity(value: Any, types: dict[str, str], published: list[str], proble
             if sensitive not in published or sensitive in qis:
                 problem("k_anonymity.l_diversity.sensitive", "must be a published column that is not a quasi-identifier")
                 ok = False
-            if not isinstance(l_value, int) or isinstance(l_value, bool) or l_value < 2:
+            if not _whole(l_value, 2):
                 problem("k_anonymity.l_diversity.l", "must be a whole number from 2")
                 ok = False
     return KAnonymityRule(qis, k, float(share), sensitive, l_value) if ok else None
@@ -320,9 +329,7 @@ def _small_cells(value: Any, types: dict[str, str], published: list[str], proble
     if not isinstance(value, dict):
         problem("small_cells", "must be a mapping with counts, rule and k")
         return None
-    for key in value:
-        if key not in ("counts", "dimensions", "rule", "k", "base", "total_label"):
-            problem(f"small_cells.{key}", "unknown key")
+    _known_keys(value, "small_cells", ("counts", "dimensions", "rule", "k", "base", "total_label"), problem)
     counts = _columns(value.get("counts"), "small_cells.counts", published, problem)
     ok = bool(counts)
     if not counts:
@@ -342,10 +349,10 @@ def _small_cells(value: Any, types: dict[str, str], published: list[str], proble
     if rule not in SMALL_CELL_RULES:
         problem("small_cells.rule", f"must be one of {', '.join(SMALL_CELL_RULES)}")
         ok = False
-    if not isinstance(k, int) or isinstance(k, bool) or k < 2:
+    if not _whole(k, 2):
         problem("small_cells.k", "must be a whole number from 2")
         ok = False
-    if not isinstance(base, int) or isinstance(base, bool) or base < 1:
+    if not _whole(base, 1):
         problem("small_cells.base", "must be a whole number from 1")
         ok = False
     total = value.get("total_label")
