@@ -43,6 +43,7 @@ the checks: SQL cannot compute them, and removing too much from free text is the
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -373,6 +374,58 @@ def _judge(column: str, kinds: list[Kind], examined: int, phones: int, per_kind:
     nhs_matched = max((f.matched for f in findings if f.kind == NHS_KIND), default=0)
     if phones and phones >= PHONE_SHARE * examined and phones > nhs_matched:
         findings.insert(0, IdentifierFinding(column, PHONE_KIND, phones, phones, examined))
+    return findings
+
+
+# --------------------------------------------------------------------------- dates of birth
+
+BIRTH_SPAN_YEARS = 110       # nobody alive was born longer ago than this
+BIRTH_MIN_VALUES = 50        # fewer dated values are not evidence either way
+BIRTH_IN_LIFETIME = 0.95     # share of the values that fall within a human lifetime, up to today
+BIRTH_SPREAD_YEARS = 30      # the middle 90% of the values spans at least this many years ...
+BIRTH_DISTINCT = 0.3         # ... and they are this varied (event dates repeat; birthdays rarely do)
+BIRTH_DAYS_OF_MONTH = 20     # birthdays fall on any day; monthly or quarterly series on one or two
+BIRTH_DENSITY = 0.5          # a daily series fills its span; a sample of birthdays leaves gaps
+DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "VARCHAR")
+
+
+def scan_birth_dates(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], today: dt.date,
+                     sample_rows: int = SAMPLE_ROWS) -> list[tuple[str, str]]:
+    """Columns whose values look like dates of birth, each with the reason in plain words: dates spread over a lifetime, up to today.
+
+    Dates of events (admissions, payments, inspections) cluster in a few recent years; dates of
+    birth spread over decades, fall on every day of the month and are nearly all different, without
+    filling their span day after day as a daily series does. Text columns count when their values
+    read as ISO dates."""
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall())
+    names = [n for n in columns if types.get(n) in DATE_TYPES]
+    if not names:
+        return []
+    oldest = today.replace(year=today.year - BIRTH_SPAN_YEARS) if not (today.month == 2 and today.day == 29) \
+        else today.replace(year=today.year - BIRTH_SPAN_YEARS, day=28)
+    measures = []
+    for i, name in enumerate(names):
+        value = f"TRY_CAST({quote_ident(name)} AS DATE)" if types[name] == "VARCHAR" else f"CAST({quote_ident(name)} AS DATE)"
+        measures += [f"{value} AS d{i}", f"{quote_ident(name)} IS NOT NULL AS f{i}"]
+    parts = []
+    for i, name in enumerate(names):
+        d = f"d{i}"
+        parts += [f"count({d})", f"count({d}) FILTER (WHERE {d} BETWEEN DATE '{oldest}' AND DATE '{today}')",
+                  f"count(DISTINCT {d})", f"date_diff('day', quantile_disc({d}, 0.05), quantile_disc({d}, 0.95))",
+                  f"count(*) FILTER (WHERE f{i})", f"count(DISTINCT day({d}))",
+                  f"date_diff('day', min({d}), max({d})) + 1"]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(measures)} FROM "
+                      f"(SELECT * FROM {table} LIMIT {int(sample_rows)}))").fetchone()
+    findings = []
+    for i, name in enumerate(names):
+        dated, in_lifetime, distinct, spread_days, filled, days_of_month, days = row[7 * i: 7 * i + 7]
+        if types[name] == "VARCHAR" and dated < BIRTH_IN_LIFETIME * filled:
+            continue        # free text with a few dates in it is not a column of dates
+        if (dated >= BIRTH_MIN_VALUES and in_lifetime >= BIRTH_IN_LIFETIME * dated
+                and (spread_days or 0) >= BIRTH_SPREAD_YEARS * 365 and distinct >= BIRTH_DISTINCT * dated
+                and days_of_month >= BIRTH_DAYS_OF_MONTH and distinct <= BIRTH_DENSITY * days):
+            findings.append((name, f"its values look like dates of birth: {distinct} different dates among "
+                                   f"{dated} sampled, spread over {spread_days // 365} years up to today"))
     return findings
 
 

@@ -18,6 +18,7 @@ parameter, never written into SQL text, a report or a log.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import os
@@ -30,7 +31,7 @@ import duckdb
 
 from catalog.casting import quote_ident, quote_literal
 from catalog.errors import PrivacyError
-from catalog.identifiers import EMAIL_PATTERN, PHONE_PATTERN, PHONE_SHARE, scan_columns, scrub_sql
+from catalog.identifiers import EMAIL_PATTERN, PHONE_PATTERN, PHONE_SHARE, scan_birth_dates, scan_columns, scrub_sql
 from catalog.kanonymity import enforce_k_anonymity
 from catalog.small_cells import protect_counts
 from catalog.spec import DatasetSpec
@@ -323,6 +324,10 @@ def guard(con: duckdb.DuckDBPyConnection, spec: DatasetSpec, table: str) -> list
             if finding.column not in flagged:
                 findings.append(Finding(finding.column, finding.reason))
                 flagged.add(finding.column)
+    rest = [n for n in unchecked if n not in flagged]
+    if rest:
+        for column, reason in scan_birth_dates(con, table, rest, dt.date.today(), sample_rows=SCAN_ROWS):
+            findings.append(Finding(column, reason))
     return findings
 
 

@@ -416,3 +416,46 @@ def test_scrubbed_text_holds_nothing_that_would_be_flagged(case):
 @given(st.text(alphabet="aZ09 @.+-()_/'\n", max_size=40))
 def test_sql_scrub_equals_the_python_reference_on_any_text(text):
     assert scrub_in_duckdb(text) == scrub(text)
+
+
+# --------------------------------------------------------------------------- dates of birth by value
+
+TODAY = __import__("datetime").date(2026, 11, 23)
+
+
+def _dates_table(con, kind: str, rows: int = 2_000) -> None:
+    """A table ``t`` with one column ``d`` of dates of the named kind (typed, or ISO text)."""
+    shapes = {
+        "birth": "DATE '2025-06-30' - CAST(hash(i) % 32000 AS INTEGER)",              # ages 0 to 87
+        "admission": "DATE '2024-01-01' + CAST(hash(i) % 366 AS INTEGER)",           # one year of events
+        "monthly": "CAST(DATE '1960-01-01' + INTERVAL (i) MONTH AS DATE)",           # a long monthly series
+        "daily": "DATE '1990-01-01' + CAST(i AS INTEGER)",                            # 33 years of days
+        "future": "DATE '2030-01-01' + CAST(hash(i) % 32000 AS INTEGER)",
+    }
+    base, text = kind.removesuffix("_text"), kind.endswith("_text")
+    value = f"CAST({shapes[base]} AS VARCHAR)" if text else shapes[base]
+    con.execute(f"CREATE OR REPLACE TABLE t AS SELECT {value} AS d FROM range({rows}) r(i)")
+
+
+@pytest.mark.parametrize("kind", ["birth", "birth_text"])
+def test_a_column_of_birth_dates_is_found_by_its_values(kind):
+    con = duckdb.connect()
+    _dates_table(con, kind)
+    [(column, reason)] = identifiers.scan_birth_dates(con, "t", ["d"], TODAY)
+    assert column == "d"
+    assert "dates of birth" in reason and "years up to today" in reason
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", reason)        # counts, never a value
+
+
+@pytest.mark.parametrize("kind", ["admission", "monthly", "daily", "future", "monthly_text"])
+def test_dates_of_events_and_time_series_are_not_dates_of_birth(kind):
+    con = duckdb.connect()
+    _dates_table(con, kind, rows={"monthly": 700, "monthly_text": 700, "daily": 12_000}.get(kind, 2_000))
+    assert identifiers.scan_birth_dates(con, "t", ["d"], TODAY) == []
+
+
+def test_free_text_with_a_few_dates_is_not_a_column_of_dates():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT CASE WHEN i % 10 = 0 THEN CAST(DATE '1950-01-01' + CAST(hash(i) % 20000 "
+                "AS INTEGER) AS VARCHAR) ELSE 'called about bins' END AS d FROM range(2000) r(i)")
+    assert identifiers.scan_birth_dates(con, "t", ["d"], TODAY) == []

@@ -1,5 +1,6 @@
 """Privacy rules: dropped columns never published, keyed pseudonyms, the guard, the key."""
 
+import datetime as dt
 import json
 import os
 
@@ -142,6 +143,15 @@ def test_guard_finds_a_column_of_nhs_numbers(declarations, home):
     _, outcome = publish(declarations, home, text="id,district,email,amount\n" + rows)
     assert outcome.status == "quarantined"
     assert outcome.reason.startswith("column 'district' looks personal (") and "NHS numbers" in outcome.reason
+
+
+def test_guard_finds_dates_of_birth_by_their_values(declarations, home):
+    days = [(i * 7919) % 29000 for i in range(1, 120)]     # 120 people born over some 80 years
+    rows = "".join(f"{i},{dt.date(1940, 1, 1) + dt.timedelta(days=d)},x,1\n" for i, d in enumerate(days, 1))
+    _, outcome = publish(declarations, home, text="id,district,email,amount\n" + rows)
+    assert outcome.status == "quarantined"
+    assert outcome.reason.startswith("column 'district' looks personal (its values look like dates of birth")
+    assert "1940-" not in outcome.reason and "privacy.waivers" in outcome.reason
 
 
 PATIENTS_SCHEMA = {"fields": [
