@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS releases (
     delivery VARCHAR, source_sha256 VARCHAR, fingerprint VARCHAR, data_sha256 VARCHAR,
     rows BIGINT, bytes BIGINT, columns VARCHAR, path VARCHAR, note VARCHAR,
     validation VARCHAR, privacy VARCHAR, data_start VARCHAR, data_end VARCHAR,
+    schema_fingerprint VARCHAR, diff VARCHAR, breaking BOOLEAN, published_by VARCHAR,
     PRIMARY KEY (dataset_id, release));
 CREATE TABLE IF NOT EXISTS quarantines (
     dataset_id VARCHAR NOT NULL, attempted_at TIMESTAMPTZ NOT NULL, delivery VARCHAR,
@@ -63,8 +64,9 @@ def dataset_rows(declarations: Declarations) -> pa.Table:
             "id", "agency", "agency_name", "title", "description", "keywords_text", "theme", "theme_label",
             "licence", "licence_title", "licence_url", "frequency", "frequency_label", "contact_name",
             "contact_email", "temporal_start", "temporal_end", "spatial", "access", "access_label",
-            "source_format", "origin_title", "origin_url", "columns_text", "schema", "privacy")],
-        ("keywords", pa.list_(pa.string())), ("licence_open", pa.bool_()),
+            "source_format", "origin_title", "origin_url", "columns_text", "schema", "privacy", "legal_basis")],
+        ("keywords", pa.list_(pa.string())), ("licence_open", pa.bool_()), ("shared_with", pa.list_(pa.string())),
+        ("approval", pa.bool_()),
     ])
     return pa.Table.from_pylist(rows, schema=schema)
 
@@ -86,6 +88,8 @@ def _dataset_row(spec: DatasetSpec, declarations: Declarations) -> dict:
         "origin_title": origin.title if origin else None, "origin_url": origin.url if origin else None,
         "columns_text": descriptions.replace("_", " "),
         "schema": json.dumps(spec.published_schema()), "privacy": json.dumps(spec.privacy.as_dict()),
+        "shared_with": list(spec.sharing.agencies) if spec.sharing else [],
+        "legal_basis": spec.sharing.legal_basis if spec.sharing else None, "approval": spec.approval,
     }
 
 

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help="one SELECT statement; each public dataset is a table named by its id")
     sql.add_argument("--json", action="store_true", help="print a JSON array of objects")
     sql.add_argument("--limit", type=int, default=1000, help="most rows to print (default 1000)")
+    sql.add_argument("--as-of", action="append", default=[], metavar="DATASET=N",
+                     help='read DATASET as of its release N (repeatable); any release is also the table "DATASET@N"')
     sql.set_defaults(run=cmd_sql)
 
     explore = commands.add_parser("explore", parents=[places], help="start the explorer (Streamlit)")
@@ -89,6 +91,48 @@ def _parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", parents=[places], help="create the pseudonymisation key in the home")
     keygen.add_argument("--if-missing", action="store_true", help="do nothing when a key already exists")
     keygen.set_defaults(run=cmd_keygen)
+
+    feed = commands.add_parser("feed", parents=[places], help="print the Atom feed of new releases")
+    feed_scope = feed.add_mutually_exclusive_group()
+    feed_scope.add_argument("--agency", metavar="SLUG", help="only this agency's datasets")
+    feed_scope.add_argument("--theme", metavar="ID", help="only datasets of this theme, e.g. health")
+    feed_scope.add_argument("--dataset", metavar="ID", help="only this dataset")
+    feed_scope.add_argument("--write", action="store_true", help="write every feed into <home>/feeds instead")
+    feed.add_argument("--base-url", default="http://localhost:8501", metavar="URL",
+                      help="where the explorer is served, for the links (default http://localhost:8501)")
+    feed.add_argument("--limit", type=int, default=50, help="most releases in a feed (default 50)")
+    feed.set_defaults(run=cmd_feed)
+
+    digest = commands.add_parser("digest", parents=[places],
+                                 help="email each subscriber (<home>/subscribers.yaml) the releases new to them")
+    digest.add_argument("--since", metavar="ISO", help="only releases published after this date or time "
+                        "(default: 7 days ago; a release is never sent twice to the same subscription)")
+    digest.add_argument("--smtp-host", metavar="H", help="SMTP server (default $GOVCAT_SMTP_HOST or localhost)")
+    digest.add_argument("--smtp-port", type=int, metavar="P", help="SMTP port (default $GOVCAT_SMTP_PORT or 25)")
+    digest.add_argument("--sender", metavar="ADDR", help="From address (default $GOVCAT_SMTP_SENDER or "
+                        "govcat@localhost); the login comes from $GOVCAT_SMTP_USER and $GOVCAT_SMTP_PASSWORD")
+    digest.add_argument("--starttls", action="store_true", help="switch to TLS with STARTTLS before logging in")
+    digest.add_argument("--base-url", default="http://localhost:8501", metavar="URL",
+                        help="where the explorer is served, for the links (default http://localhost:8501)")
+    digest.set_defaults(run=cmd_digest)
+
+    steward = commands.add_parser("steward", help="manage steward accounts")
+    steward_commands = steward.add_subparsers(dest="steward_command", required=True, metavar="ACTION")
+    steward_add = steward_commands.add_parser(
+        "add", parents=[places], help="add a steward account (the password is asked for, or read from stdin)")
+    steward_add.add_argument("--user", required=True, help="sign-in name: letters, digits, '.', '_' or '-'")
+    steward_add.add_argument("--agency", required=True, help="slug of the agency the steward publishes for")
+    steward_add.add_argument("--name", required=True, help="the steward's full name")
+    steward_add.add_argument("--approver", action="store_true", help="may approve releases")
+    steward_add.set_defaults(run=cmd_steward_add)
+
+    audit = commands.add_parser("audit", parents=[places], help="print or verify the audit log")
+    audit.add_argument("verify", nargs="?", choices=["verify"], help="check that no entry was edited or deleted")
+    audit.add_argument("--csv", action="store_true", help="print CSV with a header")
+    audit.add_argument("--since", metavar="ISO", help="only entries at or after this UTC date or time")
+    audit.add_argument("--action", metavar="ACTION", help="only entries of this action, e.g. publish")
+    audit.add_argument("--actor", metavar="USER", help="only entries by this actor")
+    audit.set_defaults(run=cmd_audit)
     return parser
 
 
@@ -178,7 +222,7 @@ def cmd_sql(args) -> int:
     home = settings.home_dir(args.home)
     if args.limit < 1:
         raise CatalogError("--limit must be at least 1")
-    sandbox = Sandbox(home)
+    sandbox = Sandbox(home, as_of=_as_of(args.as_of))
     try:
         result = sandbox.query(args.query, row_limit=args.limit)
     finally:
@@ -191,6 +235,16 @@ def cmd_sql(args) -> int:
     if result.truncated:
         print(f"govcat: only the first {args.limit} rows are shown (use --limit to see more)", file=sys.stderr)
     return 0
+
+
+def _as_of(pins: list[str]) -> dict[str, int]:
+    chosen = {}
+    for pin in pins:
+        dataset_id, _, number = pin.partition("=")
+        if not dataset_id or not number.isdigit() or int(number) < 1:
+            raise CatalogError(f"--as-of {pin!r}: write it as DATASET=N, for example world_gdp=2")
+        chosen[dataset_id] = int(number)
+    return chosen
 
 
 def cmd_explore(args) -> int:
@@ -235,6 +289,95 @@ def cmd_keygen(args) -> int:
             return 0
         raise CatalogError(f"a key already exists at {path}; it is never overwritten (pseudonyms depend on it)")
     print(f"created {write_new_key(home)} (keep it secret; back it up)")
+    return 0
+
+
+def cmd_feed(args) -> int:
+    from catalog.feeds import feed_xml, write_feeds
+
+    layout = settings.HomeLayout(settings.home_dir(args.home))
+    if args.write:
+        written = write_feeds(layout.catalogue, layout.feeds, base_url=args.base_url, limit=args.limit)
+        print(f"wrote {len(written)} feeds into {layout.feeds}")
+        return 0
+    scope, value = next(((scope, value) for scope, value in (
+        ("agency", args.agency), ("theme", args.theme), ("dataset", args.dataset)) if value), ("all", None))
+    document = feed_xml(layout.catalogue, scope=scope, value=value, base_url=args.base_url, limit=args.limit)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(document + b"\n")
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def cmd_digest(args) -> int:
+    import datetime as dt
+
+    from catalog.digests import send_digests
+
+    if args.since:
+        try:
+            since = dt.datetime.fromisoformat(args.since)
+        except ValueError:
+            raise CatalogError(f"--since {args.since!r} is not an ISO date or time, e.g. 2025-03-01 or "
+                               f"2025-03-01T06:00+01:00") from None
+    else:
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=7)
+    port = args.smtp_port if args.smtp_port is not None else os.environ.get("GOVCAT_SMTP_PORT") or "25"
+    if not str(port).isdigit():
+        raise CatalogError(f"GOVCAT_SMTP_PORT {port!r} is not a port number")
+    home = settings.home_dir(args.home)
+    result = send_digests(
+        home, since=since, smtp_host=args.smtp_host or os.environ.get("GOVCAT_SMTP_HOST") or "localhost",
+        smtp_port=int(port), sender=args.sender or os.environ.get("GOVCAT_SMTP_SENDER") or "govcat@localhost",
+        starttls=args.starttls, username=os.environ.get("GOVCAT_SMTP_USER") or None,
+        password=os.environ.get("GOVCAT_SMTP_PASSWORD") or None, base_url=args.base_url)
+    for line in result.describe() or [f"nobody is subscribed: list subscribers in "
+                                      f"{settings.HomeLayout(home).subscribers}"]:
+        print(line)
+    return EXIT_ERROR if result.refused else 0
+
+
+def cmd_steward_add(args) -> int:
+    from catalog.accounts import add_steward
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"Password for {args.user}: ")
+        if getpass.getpass("Same password again: ") != password:
+            raise CatalogError("the two passwords differ; nothing was changed")
+    else:  # piped: the first line is the password
+        password = sys.stdin.readline().rstrip("\r\n")
+    steward = add_steward(settings.home_dir(args.home), args.user, args.agency, args.name, password,
+                          approver=args.approver)
+    role = "steward and approver" if steward.approver else "steward"
+    print(f"added {steward.user} ({steward.name}) as {role} for {steward.agency}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from catalog import audit
+
+    home = settings.home_dir(args.home)
+    if args.verify:
+        broken = audit.verify(home)
+        if broken is not None:
+            print(f"govcat: the audit log is broken at line {broken}: that line was edited, inserted, moved or "
+                  f"damaged, or a line before it was deleted ({settings.HomeLayout(home).audit_log})", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"the audit log is intact ({len(audit.entries(home))} entries)")
+        return 0
+    found = audit.entries(home, since=args.since, action=args.action, actor=args.actor)
+    if args.csv:
+        sys.stdout.write(audit.to_csv(found))
+        return 0
+    for entry in found:  # control characters are shown as '?' so an entry cannot drive the terminal
+        parts = (entry.time.isoformat(timespec="seconds"), f"{entry.actor:<16}", f"{entry.action:<15}",
+                 entry.target, entry.detail)
+        line = "  ".join(part for part in parts if part).rstrip()
+        print("".join(c if c.isprintable() else "?" for c in line))
+    if not found:
+        print("(no entries)")
     return 0
 
 

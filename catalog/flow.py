@@ -21,7 +21,8 @@ from catalog import casting, privacy
 from catalog.errors import CatalogError, SourceError
 from catalog.references import release_lookups
 from catalog.settings import HomeLayout
-from catalog.sources import Pulled, file_sha256, find_delivery, load_pulled, pull
+from catalog.sources import (Pulled, download_path, fetch_delivery, file_sha256, find_delivery, load_pulled,
+                             pull)
 from catalog.spec import Declarations, DatasetSpec
 from catalog.store import Outcome, Store
 from catalog.validate import ValidationReport, read_report, validate_pulled, write_report, write_steward_report
@@ -73,10 +74,23 @@ def next_delivery(spec: DatasetSpec, store: Store) -> Path | None:
 
 def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str,
               delivery: str | None = None) -> Pulled:
-    """Stage the named delivery (default: the next one due, else the newest)."""
+    """Stage the named delivery (default: the next one due, else the newest).
+
+    A url source is fetched first (a conditional request: an unchanged file is not downloaded
+    again); a failed fetch is quarantined and keeps the last good copy as it was."""
     _sweep_stale_staging(home, spec.id, run_id)
     store = Store(home)
-    path = find_delivery(spec, delivery) if delivery else (next_delivery(spec, store) or find_delivery(spec))
+    if spec.source.url is not None:
+        try:
+            fetch_delivery(spec, home)
+        except SourceError as exc:
+            outcome = store.quarantine(declarations, spec, delivery=download_path(spec, home).name, source_sha256="",
+                                       stage="pull", reason=str(exc),
+                                       report={"stage": "pull", "url": spec.source.url, "error": str(exc)})
+            raise Rejected(outcome) from None
+        path = find_delivery(spec, delivery, home)
+    else:
+        path = find_delivery(spec, delivery) if delivery else (next_delivery(spec, store) or find_delivery(spec))
     staging = staging_dir(home, spec.id, run_id)
     try:
         return pull(spec, path, staging)
@@ -143,7 +157,8 @@ def step_guard(declarations: Declarations, spec: DatasetSpec, home: Path, run_id
     return report
 
 
-def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str, note: str = "") -> Outcome:
+def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str, note: str = "",
+                 published_by: str = "") -> Outcome:
     staging = staging_dir(home, spec.id, run_id)
     pulled = load_pulled(staging)
     report = json.loads((staging / "privacy.json").read_text())
@@ -153,7 +168,7 @@ def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_
         return Store(home).publish(declarations, spec, staging / PROTECTED, delivery=pulled.delivery,
                                    source_sha256=pulled.source_sha256,
                                    validation=json.loads((staging / "validation.json").read_text()),
-                                   privacy=report, note=note)
+                                   privacy=report, note=note, published_by=published_by)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

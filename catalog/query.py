@@ -1,6 +1,7 @@
 """The one query sandbox: read-only SQL over the current releases of public datasets.
 
-Each public dataset is a table named by its id. The tables are Arrow datasets over the
+Each public dataset is a table named by its id, holding its current release; each release N
+stays readable as the table ``"<id>@N"``, so a result can be cited and reproduced. The tables are Arrow datasets over the
 release Parquet files, registered into a fresh in-memory DuckDB before it is locked
 down, so DuckDB itself never needs file access: external access is switched off, the
 configuration is locked, and a query sees no server path. Only one SELECT statement is
@@ -49,10 +50,16 @@ class QueryResult:
 class Sandbox:
     """A locked-down DuckDB connection over one version of the published catalogue."""
 
-    def __init__(self, home: Path, memory_limit: str = "1GB"):
+    def __init__(self, home: Path, memory_limit: str = "1GB", as_of: dict[str, int] | None = None,
+                 agency: str | None = None):
+        """``as_of`` pins datasets to an earlier release under their own names; every release N of a
+        dataset is also its own table, ``"<id>@N"``. ``agency``: a signed-in steward's agency, which
+        adds the restricted datasets shared with it (the caller logs those reads)."""
         self.layout = HomeLayout(Path(home))
         self.version = catalogue_db.file_version(self.layout.catalogue)
-        self.tables = _public_releases(self.layout)
+        releases = _readable_releases(self.layout, agency)
+        self.restricted = sorted({d for d, _, _, access in releases if access != "public"})
+        self.tables = _tables(releases, as_of or {})
         self._lock = threading.Lock()
         self._con = duckdb.connect(config={
             "threads": 2, "max_memory": memory_limit, "autoinstall_known_extensions": False,
@@ -86,8 +93,9 @@ class Sandbox:
                 raise QueryError("the query needs more memory than the sandbox allows; "
                                  "aggregate or filter before selecting so many rows") from None
             except duckdb.CatalogException as exc:
-                tables = ", ".join(self.tables) or "none yet"
-                raise QueryError(f"{_first_line(exc)} (published tables: {tables})") from None
+                tables = ", ".join(t for t in self.tables if "@" not in t) or "none yet"
+                hint = '; an earlier release N of a table is "<table>@N"' if self.tables else ""
+                raise QueryError(f"{_first_line(exc)} (published tables: {tables}{hint})") from None
             except duckdb.Error as exc:
                 raise QueryError(_first_line(exc)) from None
             finally:
@@ -122,15 +130,35 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _public_releases(layout: HomeLayout) -> dict[str, str]:
-    """dataset id -> absolute path of the Parquet file of its current release (public datasets only)."""
+def _readable_releases(layout: HomeLayout, agency: str | None) -> list[tuple[str, int, str, str]]:
+    """(dataset id, release, absolute Parquet path, access) of every release a reader may see:
+    public datasets, and restricted ones shared with ``agency`` (never non-public ones)."""
     if not layout.catalogue.exists():
-        return {}
+        return []
     con = catalogue_db.open_reader(layout.catalogue)
     try:
         rows = con.execute("""
-            SELECT d.id, r.path FROM datasets d JOIN current_releases r ON r.dataset_id = d.id
-            WHERE d.access = 'public' ORDER BY d.id""").fetchall()
+            SELECT d.id, r.release, r.path, d.access FROM datasets d JOIN releases r ON r.dataset_id = d.id
+            WHERE d.access = 'public' OR (d.access = 'restricted' AND list_contains(d.shared_with, ?))
+            ORDER BY d.id, r.release""", [agency or ""]).fetchall()
     finally:
         con.close()
-    return {dataset_id: str(layout.root / path) for dataset_id, path in rows}
+    return [(dataset_id, release, str(layout.root / path), access) for dataset_id, release, path, access in rows]
+
+
+def _tables(releases: list[tuple[str, int, str, str]], as_of: dict[str, int]) -> dict[str, str]:
+    """Table name -> Parquet path: each dataset's current (or pinned) release, and ``<id>@<N>``."""
+    numbers: dict[str, dict[int, str]] = {}
+    for dataset_id, release, path, _ in releases:
+        numbers.setdefault(dataset_id, {})[release] = path
+    for dataset_id, release in as_of.items():
+        known = numbers.get(dataset_id)
+        if not known:
+            raise QueryError(f"there is no published dataset {dataset_id!r}")
+        if release not in known:
+            raise QueryError(f"{dataset_id} has no release {release}; its releases are {min(known)} to {max(known)}")
+    tables = {}
+    for dataset_id, known in numbers.items():
+        tables[dataset_id] = known[as_of.get(dataset_id, max(known))]
+        tables.update({f"{dataset_id}@{n}": path for n, path in known.items()})
+    return tables

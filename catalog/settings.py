@@ -55,6 +55,11 @@ class HomeLayout:
         return self.root / "staging"
 
     @property
+    def downloads(self) -> Path:
+        """The last good copy of each url source's file, one folder per dataset."""
+        return self.root / "downloads"
+
+    @property
     def rejected(self) -> Path:
         """Steward-only reports of rejected deliveries, with the offending values."""
         return self.root / "rejected"
@@ -66,6 +71,30 @@ class HomeLayout:
     @property
     def dagster(self) -> Path:
         return self.root / "dagster"
+
+    @property
+    def subscribers(self) -> Path:
+        """Who gets an email digest of new releases, and for which scope."""
+        return self.root / "subscribers.yaml"
+
+    @property
+    def feeds(self) -> Path:
+        """The Atom feeds of new releases, one file per scope."""
+        return self.root / "feeds"
+
+    @property
+    def stewards(self) -> Path:
+        """Steward accounts: user, agency, name, password hash, approver."""
+        return self.root / "stewards.yaml"
+
+    @property
+    def sessions(self) -> Path:
+        """Open steward sessions (token digests only) and recent failed sign-ins."""
+        return self.root / "sessions.json"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.root / "audit" / "audit.log"
 
     def release_dir(self, dataset_id: str, release: int) -> Path:
         return self.releases / dataset_id / str(release)

@@ -63,9 +63,10 @@ class Origin:
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """How to pull one dataset's data. ``path`` may be a glob: each match is a delivery."""
+    """How to pull one dataset's data: from files in its folder (``path``, maybe a glob: each
+    match is a delivery) or from an http(s) address (``url``), exactly one of the two."""
 
-    path: str
+    path: str | None
     format: str
     encoding: str | None = None
     delimiter: str | None = None
@@ -73,9 +74,22 @@ class SourceSpec:
     records: str | None = None
     record: str | None = None
     origin: Origin | None = None
+    url: str | None = None
+    timeout: float = 30.0          # url: seconds one attempt may wait for the server
+    retries: int = 3               # url: further attempts after a failure that may pass
+
+    @property
+    def location(self) -> str:
+        """Where the data comes from, as declared: the path or the address."""
+        return self.url or self.path or ""
 
     def deliveries(self, folder: Path) -> list[Path]:
-        """The files this source has delivered so far, oldest first (by name)."""
+        """The files this source has delivered into ``folder`` so far, oldest first (by name).
+
+        A url source delivers into the govcat home instead: see ``catalog.sources.deliveries``.
+        """
+        if self.path is None:
+            return []
         return sorted(p for p in folder.glob(self.path) if p.is_file())
 
     def reading_options(self) -> dict:
@@ -105,6 +119,14 @@ class PrivacySpec:
 
 
 @dataclass(frozen=True)
+class Sharing:
+    """A restricted dataset's agreement: the agencies it is shared with, and the legal basis."""
+
+    agencies: tuple[str, ...]
+    legal_basis: str
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     id: str
     agency: str
@@ -123,6 +145,8 @@ class DatasetSpec:
     privacy: PrivacySpec
     access: str
     schema: dict
+    sharing: Sharing | None = None     # for access: restricted, who may read it and under which law
+    approval: bool = False             # a second steward of the agency approves each release
 
     @property
     def field_names(self) -> list[str]:
@@ -373,7 +397,7 @@ def _load_agency(path: Path, root: Path, problems: list[str]) -> Agency | None:
 
 
 DATASET_KEYS = ("id", "title", "description", "keywords", "theme", "licence", "update_frequency", "contact",
-                "temporal", "spatial", "source", "privacy", "access")
+                "temporal", "spatial", "source", "privacy", "access", "sharing", "publishing")
 DATASET_REQUIRED = ("id", "title", "description", "theme", "licence", "update_frequency", "contact", "source")
 
 
@@ -400,6 +424,8 @@ def _load_dataset(path: Path, root: Path, agencies: dict[str, Agency], problems:
     licence_id = m.text("licence", _one_of(LICENCES, "licence"))
     frequency = m.text("update_frequency", _one_of(FREQUENCIES, "update frequency"))
     access = m.text("access", _one_of(ACCESS_LEVELS, "access level")) or "public"
+    sharing = _sharing(m, access, agencies)
+    approval = _approval(m)
     contact = _contact(m)
     start, end = _temporal(m)
     spatial = m.text("spatial")
@@ -412,8 +438,42 @@ def _load_dataset(path: Path, root: Path, agencies: dict[str, Agency], problems:
         id=dataset_id, agency=agency_slug, folder=path.parent, title=title, description=description,
         keywords=keywords, theme=theme, licence=LICENCES[licence_id], frequency=frequency, contact=contact,
         temporal_start=start, temporal_end=end, spatial=spatial, source=source, privacy=privacy,
-        access=access, schema=schema,
+        access=access, schema=schema, sharing=sharing, approval=approval,
     )
+
+
+def _sharing(m: _Mapping, access: str | None, agencies) -> Sharing | None:
+    """``sharing:`` is required for a restricted dataset and refused for any other."""
+    section = m.sub("sharing")
+    if access != "restricted":
+        if section is not None:
+            m.problem("sharing", "only a dataset with access: restricted is shared with named agencies")
+        return None
+    if section is None:
+        m.problem("access", "a restricted dataset needs sharing: with agencies: [...] and legal_basis: ...")
+        return None
+    if not section.ok:
+        return None
+    section.allow(("agencies", "legal_basis"), required=("agencies", "legal_basis"))
+    named, basis = section.texts("agencies"), section.text("legal_basis")
+    unknown = [a for a in named if a not in agencies]
+    if unknown:
+        section.problem("agencies", f"unknown agency {unknown[0]!r}; known: {', '.join(sorted(agencies))}")
+    if not named:
+        section.problem("agencies", "name at least one agency the dataset is shared with")
+    return Sharing(tuple(named), basis) if named and basis and not unknown else None
+
+
+def _approval(m: _Mapping) -> bool:
+    section = m.sub("publishing")
+    if section is None or not section.ok:
+        return False
+    section.allow(("approval",))
+    value = section.data.get("approval", False) if isinstance(section.data, dict) else False
+    if value not in (True, False, "second-steward"):
+        section.problem("approval", "use true (a second steward approves each release) or false")
+        return False
+    return bool(value)
 
 
 def _temporal(m: _Mapping) -> tuple[str | None, str | None]:
@@ -441,13 +501,60 @@ def _load_schema(path: Path, root: Path, problems: list[str]) -> dict | None:
     return None if found else descriptor
 
 
+SOURCE_URL = re.compile(r"^https?://(?P<host>[^/?#\s]+)(?P<rest>[/?#]\S*)?$", re.IGNORECASE)
+MAX_TIMEOUT, MAX_RETRIES = 600, 10
+
+
+def _source_url(value: str) -> str | None:
+    found = SOURCE_URL.match(value)
+    if not found:
+        return f"{value!r} is not an http(s) address"
+    if "@" in found.group("host"):
+        return "must not hold a user name or password: declarations are public"
+    return None
+
+
+def _url_suffix(url: str) -> str:
+    rest = SOURCE_URL.match(url).group("rest") or ""
+    return Path(re.split(r"[?#]", rest)[0]).suffix.lower()
+
+
+def _fetch_settings(section: _Mapping, remote: bool) -> tuple[float, int]:
+    """``timeout`` and ``retries``, which only a url source takes."""
+    timeout, retries = 30.0, 3
+    for key in ("timeout", "retries"):
+        if key in section.data and not remote:
+            section.problem(key, "only applies to a source with a url")
+    value = section.data.get("timeout")
+    if value is not None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT:
+            timeout = float(value)
+        else:
+            section.problem("timeout", f"must be a number of seconds above 0 and at most {MAX_TIMEOUT}, "
+                                       f"found {value!r}")
+    value = section.data.get("retries")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_RETRIES:
+            retries = value
+        else:
+            section.problem("retries", f"must be a whole number from 0 to {MAX_RETRIES}, found {value!r}")
+    return timeout, retries
+
+
 def _source(m: _Mapping, folder: Path, root: Path) -> SourceSpec | None:
     section = m.sub("source")
     if section is None or not section.ok:
         return None
-    section.allow(("path", "format", "encoding", "delimiter", "sheet", "records", "record", "origin"),
-                  required=("path",))
-    path = section.text("path")
+    section.allow(("path", "url", "format", "encoding", "delimiter", "sheet", "records", "record", "origin",
+                   "timeout", "retries"))
+    given = {key for key in ("path", "url") if section.data.get(key) not in (None, "")}
+    if not given:
+        section.problem("path", "missing (required); or give url: the http(s) address to fetch the data from")
+    elif len(given) == 2:
+        section.problem("url", "give either path or url, not both")
+        return None
+    path, url = section.text("path"), section.text("url", _source_url)
+    timeout, retries = _fetch_settings(section, remote="url" in given)
     fmt = section.text("format", _one_of(SOURCE_FORMATS, "format"))
     encoding, delimiter = section.text("encoding"), section.data.get("delimiter")
     if encoding:
@@ -462,23 +569,23 @@ def _source(m: _Mapping, folder: Path, root: Path) -> SourceSpec | None:
     origin_section = section.sub("origin")
     if origin_section is not None and origin_section.ok:
         origin_section.allow(("title", "url"), required=("title", "url"))
-        title, url = origin_section.text("title"), origin_section.text("url", _url)
-        origin = Origin(title, url) if title and url else None
-    if not path:
+        title, origin_url = origin_section.text("title"), origin_section.text("url", _url)
+        origin = Origin(title, origin_url) if title and origin_url else None
+    if not path and not url:
         return None
-    if Path(path).is_absolute() or ".." in Path(path).parts:
+    if path and (Path(path).is_absolute() or ".." in Path(path).parts):
         section.problem("path", f"{path!r} must be a path inside the dataset's folder")
         return None
     if fmt is None:
-        fmt = EXTENSIONS.get(Path(path).suffix.lower())
+        fmt = EXTENSIONS.get(Path(path).suffix.lower() if path else _url_suffix(url))
         if fmt is None:
-            section.problem("format", f"cannot tell the format of {path!r} from its extension; "
+            section.problem("format", f"cannot tell the format of {path or url!r} from its extension; "
                                       f"add format: one of {', '.join(SOURCE_FORMATS)}")
             return None
     spec = SourceSpec(path=path, format=fmt, encoding=encoding, delimiter=delimiter,
                       sheet=section.text("sheet"), records=section.text("records"),
-                      record=section.text("record"), origin=origin)
-    if not spec.deliveries(folder):
+                      record=section.text("record"), origin=origin, url=url, timeout=timeout, retries=retries)
+    if path and not spec.deliveries(folder):
         section.problem("path", f"source file missing: nothing matches {path!r} in {_show(folder, root)}")
     return spec
 

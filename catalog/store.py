@@ -27,6 +27,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from catalog import catalogue_db
+from catalog.diffs import release_diff, schema_fingerprint
 from catalog.errors import StoreError
 from catalog.settings import HomeLayout
 from catalog.sources import file_sha256
@@ -97,7 +98,8 @@ class Store:
     # ------------------------------------------------------------------ writing
 
     def publish(self, declarations: Declarations, spec: DatasetSpec, data: Path, *, delivery: str,
-                source_sha256: str, validation: dict, privacy: dict, note: str = "") -> Outcome:
+                source_sha256: str, validation: dict, privacy: dict, note: str = "",
+                published_by: str = "") -> Outcome:
         """Make ``data`` (a Parquet file) release N+1 of ``spec``, unless it changes nothing."""
         fingerprint = spec.fingerprint()
         with self._lock(self.layout.releases / spec.id / ".lock"):
@@ -108,9 +110,12 @@ class Store:
                 return Outcome(spec.id, "unchanged", release=current.release, delivery=delivery)
             number = current.release + 1 if current else 1
             folder = self.layout.release_dir(spec.id, number)
+            schema = spec.published_schema()
+            diff = self._diff(spec.id, current.release if current else None, data, schema)
             rows = self._write_release_folder(folder, data, {
                 "dataset": spec.id, "release": number, "delivery": delivery, "source_sha256": source_sha256,
-                "fingerprint": fingerprint, "schema": spec.published_schema()})
+                "fingerprint": fingerprint, "schema_fingerprint": schema_fingerprint(schema), "schema": schema,
+                "note": note, "published_by": published_by, "diff": diff})
             start, end = _time_span(folder / "data.parquet", spec.published_schema())
             record = {
                 "dataset_id": spec.id, "release": number, "published_at": _now(), "delivery": delivery,
@@ -119,7 +124,8 @@ class Store:
                 "bytes": (folder / "data.parquet").stat().st_size, "columns": json.dumps(spec.published_names),
                 "path": str(folder.relative_to(self.layout.root) / "data.parquet"), "note": note,
                 "validation": json.dumps(validation), "privacy": json.dumps(privacy),
-                "data_start": start, "data_end": end,
+                "data_start": start, "data_end": end, "schema_fingerprint": schema_fingerprint(schema),
+                "diff": json.dumps(diff), "breaking": diff["breaking"], "published_by": published_by,
             }
             self._commit(declarations, lambda con: _insert(con, "releases", record))
         return Outcome(spec.id, "published", release=number, rows=rows, delivery=delivery)
@@ -143,7 +149,22 @@ class Store:
         """Rewrite the catalogue's descriptive tables from the declarations; history is kept."""
         self._commit(declarations, None)
 
+    def release_schema(self, dataset_id: str, release: int) -> dict | None:
+        """The published schema a release was written with (from its own manifest)."""
+        manifest = self.layout.release_dir(dataset_id, release) / "release.json"
+        try:
+            return json.loads(manifest.read_text())["schema"]
+        except (FileNotFoundError, KeyError, json.JSONDecodeError):
+            return None
+
     # ------------------------------------------------------------------ internals
+
+    def _diff(self, dataset_id: str, previous: int | None, data: Path, schema: dict) -> dict:
+        old = self.layout.release_dir(dataset_id, previous) / "data.parquet" if previous else None
+        old_schema = self.release_schema(dataset_id, previous) if previous else None
+        if old is not None and not old.is_file():
+            old, old_schema = None, None
+        return release_diff(old, data, old_schema, schema)
 
     def _write_release_folder(self, folder: Path, data: Path, manifest: dict) -> int:
         parent = folder.parent
