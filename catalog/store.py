@@ -26,7 +26,7 @@ from typing import Iterator
 import duckdb
 import pyarrow.parquet as pq
 
-from catalog import catalogue_db
+from catalog import audit, catalogue_db
 from catalog.diffs import release_diff, schema_fingerprint
 from catalog.errors import StoreError
 from catalog.settings import HomeLayout
@@ -128,10 +128,12 @@ class Store:
                 "diff": json.dumps(diff), "breaking": diff["breaking"], "published_by": published_by,
             }
             self._commit(declarations, lambda con: _insert(con, "releases", record))
+        audit.record(self.layout.root, actor=published_by or "pipeline", action="publish", target=spec.id,
+                     checksum=record["data_sha256"], detail=f"release {number} from {delivery}")
         return Outcome(spec.id, "published", release=number, rows=rows, delivery=delivery)
 
     def quarantine(self, declarations: Declarations, spec: DatasetSpec, *, delivery: str, source_sha256: str,
-                   stage: str, reason: str, report: dict) -> Outcome:
+                   stage: str, reason: str, report: dict, actor: str = "") -> Outcome:
         """Record that a delivery was rejected; what is published stays exactly as it was."""
         fingerprint = spec.fingerprint()
         history = self.history(spec.id)
@@ -143,6 +145,8 @@ class Store:
                       "source_sha256": source_sha256, "fingerprint": fingerprint, "stage": stage,
                       "reason": reason, "report": json.dumps(report)}
             self._commit(declarations, lambda con: _insert(con, "quarantines", record))
+            audit.record(self.layout.root, actor=actor or "pipeline", action="quarantine", target=spec.id,
+                         checksum=source_sha256, detail=f"{delivery} stopped at {stage}")
         return Outcome(spec.id, "quarantined", delivery=delivery, reason=reason)
 
     def refresh(self, declarations: Declarations) -> None:
