@@ -80,7 +80,10 @@ def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id:
     again); a failed fetch is quarantined and keeps the last good copy as it was."""
     _sweep_stale_staging(home, spec.id, run_id)
     store = Store(home)
-    if spec.source.url is not None:
+    dropped = HomeLayout(Path(home)).inbox / spec.agency / spec.id / "processing" / Path(delivery or ".").name
+    if delivery and dropped.is_file():
+        path = dropped          # a steward's drop or upload, whatever the declared source is
+    elif spec.source.url is not None:
         try:
             fetch_delivery(spec, home)
         except SourceError as exc:
@@ -90,7 +93,7 @@ def step_pull(declarations: Declarations, spec: DatasetSpec, home: Path, run_id:
             raise Rejected(outcome) from None
         path = find_delivery(spec, delivery, home)
     else:
-        path = find_delivery(spec, delivery) if delivery else (next_delivery(spec, store) or find_delivery(spec))
+        path = find_delivery(spec, delivery, home) if delivery else (next_delivery(spec, store) or find_delivery(spec))
     staging = staging_dir(home, spec.id, run_id)
     try:
         return pull(spec, path, staging)
@@ -174,7 +177,7 @@ def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_
 
 
 def publish_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, delivery: str | None = None,
-                     note: str = "") -> Outcome:
+                     note: str = "", published_by: str = "") -> Outcome:
     """Run every step for one delivery, without Dagster. Returns what happened."""
     run_id = uuid.uuid4().hex
     try:
@@ -182,7 +185,7 @@ def publish_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, 
         step_validate(declarations, spec, home, run_id)
         step_protect(spec, home, run_id)
         step_guard(declarations, spec, home, run_id)
-        return step_publish(declarations, spec, home, run_id, note)
+        return step_publish(declarations, spec, home, run_id, note, published_by)
     except Rejected as rejected:
         return rejected.outcome
     finally:

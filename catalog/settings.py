@@ -96,6 +96,11 @@ class HomeLayout:
     def audit_log(self) -> Path:
         return self.root / "audit" / "audit.log"
 
+    @property
+    def inbox(self) -> Path:
+        """Drop folders: ``inbox/<agency>/<dataset>/``, where stewards put new deliveries."""
+        return self.root / "inbox"
+
     def release_dir(self, dataset_id: str, release: int) -> Path:
         return self.releases / dataset_id / str(release)
 

@@ -1,9 +1,10 @@
 """The pull step: find a dataset's deliveries and stage one of them as UTF-8 CSV.
 
 A *delivery* is one file the agency handed over (a source ``path`` that is a glob
-matches several, oldest first). Pulling copies it into the run's staging folder in one
-shape, whatever its format, and records its checksum so an unchanged delivery is never
-published twice.
+matches several, oldest first). A ``url`` source has one delivery: the last good copy
+of its file, fetched into ``<home>/downloads/<dataset id>/``. Pulling copies a delivery
+into the run's staging folder in one shape, whatever its format, and records its
+checksum so an unchanged delivery is never published twice.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from catalog import readers
+from catalog import fetching, readers
 from catalog.errors import SourceError
+from catalog.settings import HomeLayout
 from catalog.spec import DatasetSpec
 
 STAGED_NAME = "pulled.csv"
@@ -45,17 +47,48 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def find_delivery(spec: DatasetSpec, name: str | None = None) -> Path:
+def download_path(spec: DatasetSpec, home: Path) -> Path:
+    """Where a url source's last good copy is kept in the govcat ``home``."""
+    folder = HomeLayout(Path(home)).downloads / spec.id
+    return fetching.cached_path(spec.source.url, folder, spec.source.format)
+
+
+def deliveries(spec: DatasetSpec, home: Path | None) -> list[Path]:
+    """The files delivered so far, oldest first: the matches of ``path``, or a url source's
+    last download (none before the first fetch). ``home`` matters only to a url source."""
+    if spec.source.url is None:
+        return spec.source.deliveries(spec.folder)
+    if home is None:
+        raise SourceError(f"{spec.id}: the source is a url, whose downloads are kept in a govcat home; "
+                          "none was given")
+    copy = download_path(spec, home)
+    return [copy] if copy.is_file() else []
+
+
+def fetch_delivery(spec: DatasetSpec, home: Path, *, opener=None) -> fetching.Fetched:
+    """Download a url source's file into the home, unless the server says it has not changed.
+
+    A failure raises SourceError and keeps the last good copy as it was."""
+    source = spec.source
+    if source.url is None:
+        raise SourceError(f"{spec.id}: the source is the file path {source.path!r}, not a url")
+    return fetching.fetch(source.url, download_path(spec, home).parent, timeout=source.timeout,
+                          retries=source.retries, format=source.format, opener=opener)
+
+
+def find_delivery(spec: DatasetSpec, name: str | None = None, home: Path | None = None) -> Path:
     """The delivery called ``name``, or the newest one."""
-    deliveries = spec.source.deliveries(spec.folder)
-    if not deliveries:
+    found = deliveries(spec, home)
+    if not found:
+        if spec.source.url is not None:
+            raise SourceError(f"{spec.id}: nothing has been downloaded from {spec.source.url} yet")
         raise SourceError(f"{spec.id}: source file missing: nothing matches {spec.source.path!r}")
     if name is None:
-        return deliveries[-1]
-    for path in deliveries:
+        return found[-1]
+    for path in found:
         if path.name == name:
             return path
-    raise SourceError(f"{spec.id}: no delivery named {name!r}; known: {[p.name for p in deliveries]}")
+    raise SourceError(f"{spec.id}: no delivery named {name!r}; known: {[p.name for p in found]}")
 
 
 def pull(spec: DatasetSpec, delivery: Path, staging: Path) -> Pulled:

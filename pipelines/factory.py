@@ -43,7 +43,7 @@ def dataset_defs(spec: DatasetSpec, agency: Agency, referenced: list[DatasetSpec
     common = {"group_name": spec.agency, "owners": [agency.contact.email], "tags": {"theme": spec.theme}}
 
     @dg.asset(key=pulled_key, kinds={spec.source.format}, description=f"{spec.title}: the agency's delivery, "
-              f"staged as UTF-8 CSV ({spec.source.path})", deps=[asset_key(o, "published") for o in referenced],
+              f"staged as UTF-8 CSV ({spec.source.location})", deps=[asset_key(o, "published") for o in referenced],
               **common)
     def pulled(context: dg.AssetExecutionContext, config: PullConfig, govcat: GovcatResource) -> dg.MaterializeResult:
         declarations, current = govcat.spec(spec.id)

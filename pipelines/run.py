@@ -15,7 +15,7 @@ import dagster as dg
 from catalog.errors import CatalogError
 from catalog.flow import discard_staging, next_delivery
 from catalog.settings import HomeLayout
-from catalog.sources import file_sha256
+from catalog.sources import deliveries, file_sha256
 from catalog.spec import Declarations, DatasetSpec
 from catalog.store import Outcome, Store
 from pipelines.definitions import build_defs
@@ -49,6 +49,8 @@ class Publisher:
 
     def publish_pending(self, spec: DatasetSpec, note: str = "") -> list[Outcome]:
         """Every delivery due, oldest first; [unchanged] when none is."""
+        if spec.source.url is not None:  # only the server knows whether a new file is due: the pull step asks it
+            return [self.publish(spec, "", note)]
         outcomes: list[Outcome] = []
         for _ in range(len(spec.source.deliveries(spec.folder))):
             delivery = next_delivery(spec, self.store)
@@ -77,12 +79,12 @@ class Publisher:
         if result.success:
             (materialization,) = result.asset_materializations_for_node(published_op)
             return Outcome(**materialization.metadata["outcome"].value)
-        path = next(p for p in spec.source.deliveries(spec.folder) if p.name == delivery)
+        path = next((p for p in deliveries(spec, self.home) if p.name == delivery or not delivery), None)
         history = self.store.history(spec.id)
         last = history[-1] if history else None
-        if last and last.outcome == "quarantined" and last.delivery == delivery \
-                and last.source_sha256 == file_sha256(path):
-            return Outcome(spec.id, "quarantined", delivery=delivery, reason=last.reason)
+        if last and last.outcome == "quarantined" and last.delivery == (delivery or last.delivery) \
+                and last.source_sha256 in ((file_sha256(path) if path else None), ""):  # "": the fetch failed
+            return Outcome(spec.id, "quarantined", delivery=last.delivery, reason=last.reason)
         raise CatalogError(f"the run failed: {_failure(result)}")
 
 
