@@ -1,4 +1,5 @@
-"""The code location: every declared dataset's asset chain, and the resource they share."""
+"""The code location: every declared dataset's asset chain, its drop-folder sensor and update
+schedule, and the resource they share."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from catalog.references import referenced_ids
 from catalog.spec import Declarations, load_declarations
 from pipelines.factory import dataset_defs
 from pipelines.resources import GovcatResource
+from pipelines.triggers import drop_folder_sensor, update_schedule
 
 
 def build_defs(declarations: Declarations, resource: GovcatResource) -> dg.Definitions:
     per_dataset = [dataset_defs(spec, declarations.agencies[spec.agency],
                                 [declarations.datasets[i] for i in referenced_ids(spec) if i in declarations.datasets])
                    for spec in declarations.datasets.values()]
-    return dg.Definitions.merge(*per_dataset, dg.Definitions(resources={"govcat": resource}))
+    specs = list(declarations.datasets.values())
+    schedules = [s for s in (update_schedule(spec) for spec in specs) if s is not None]
+    triggers = dg.Definitions(sensors=[drop_folder_sensor(spec) for spec in specs], schedules=schedules)
+    return dg.Definitions.merge(*per_dataset, triggers, dg.Definitions(resources={"govcat": resource}))
 
 
 @dg.definitions

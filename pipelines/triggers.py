@@ -1,0 +1,64 @@
+"""What starts a dataset's job besides a person: its drop folder (a sensor) and its update
+frequency (a schedule, for sources pulled over HTTP(S)).
+
+The drop-folder sensor claims each settled file (``catalog.inbox``), so a file is handed to
+exactly one run, and files the deliveries whose runs have an outcome into ``published/`` or
+``quarantined/``.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from catalog import inbox
+from catalog.spec import DatasetSpec
+from pipelines.factory import asset_key, job_name
+from pipelines.resources import GovcatResource
+
+# The hour of day each frequency runs at: early, before people look, once the agencies' exports are out.
+CRON = {
+    "continuous": "0 * * * *",
+    "daily": "0 6 * * *",
+    "weekly": "0 6 * * 1",
+    "monthly": "0 6 1 * *",
+    "quarterly": "0 6 1 1,4,7,10 *",
+    "biannual": "0 6 1 1,7 *",
+    "annual": "0 6 1 1 *",
+}
+SENSOR_INTERVAL_SECONDS = 30
+
+
+def pull_config(spec: DatasetSpec, delivery: str) -> dict:
+    return {"ops": {"__".join(asset_key(spec, "pulled").path): {"config": {"delivery": delivery}}}}
+
+
+def drop_folder_sensor(spec: DatasetSpec) -> dg.SensorDefinition:
+    @dg.sensor(name=f"{spec.id}_drop_folder", job_name=job_name(spec.id),
+               minimum_interval_seconds=SENSOR_INTERVAL_SECONDS, default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"New files in the drop folder inbox/{spec.agency}/{spec.id}/ become runs")
+    def sensor(context: dg.SensorEvaluationContext, govcat: GovcatResource):
+        home = govcat.home_path()
+        filed = inbox.file_processed(spec, home)
+        if filed:
+            context.log.info(f"filed: {filed}")
+        requests = []
+        for path in inbox.waiting(spec, home):
+            claimed = inbox.claim(spec, home, path)
+            requests.append(dg.RunRequest(run_key=claimed.name, run_config=pull_config(spec, claimed.name),
+                                          tags={"govcat/delivery": path.name, "govcat/source": "drop folder"}))
+        if not requests:
+            return dg.SkipReason(f"nothing new in inbox/{spec.agency}/{spec.id}/")
+        return requests
+
+    return sensor
+
+
+def update_schedule(spec: DatasetSpec) -> dg.ScheduleDefinition | None:
+    """A schedule for a pulled (HTTP) source whose frequency is regular; None otherwise."""
+    cron = CRON.get(spec.frequency)
+    if spec.source.url is None or cron is None:
+        return None
+    return dg.ScheduleDefinition(name=f"{spec.id}_update", job_name=job_name(spec.id), cron_schedule=cron,
+                                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+                                 run_config=pull_config(spec, ""),
+                                 description=f"Pull {spec.source.url} {spec.frequency}, as declared")
