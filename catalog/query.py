@@ -54,7 +54,7 @@ class Sandbox:
                  agency: str | None = None):
         """``as_of`` pins datasets to an earlier release under their own names; every release N of a
         dataset is also its own table, ``"<id>@N"``. ``agency``: a signed-in steward's agency, which
-        adds the restricted datasets shared with it (the caller logs those reads)."""
+        adds its own restricted datasets and those shared with it (the caller logs those reads)."""
         self.layout = HomeLayout(Path(home))
         self.version = catalogue_db.file_version(self.layout.catalogue)
         releases = _readable_releases(self.layout, agency)
@@ -139,7 +139,7 @@ def _readable_releases(layout: HomeLayout, agency: str | None) -> list[tuple[str
     try:
         rows = con.execute("""
             SELECT d.id, r.release, r.path, d.access FROM datasets d JOIN releases r ON r.dataset_id = d.id
-            WHERE d.access = 'public' OR (d.access = 'restricted' AND list_contains(d.shared_with, ?))
+            WHERE d.access = 'public' OR (d.access = 'restricted' AND (d.agency = $1 OR list_contains(d.shared_with, $1)))
             ORDER BY d.id, r.release""", [agency or ""]).fetchall()
     finally:
         con.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import shutil
 from contextlib import contextmanager
@@ -26,9 +27,9 @@ from typing import Iterator
 import duckdb
 import pyarrow.parquet as pq
 
-from catalog import audit, catalogue_db
+from catalog import audit, catalogue_db, feeds
 from catalog.diffs import release_diff, schema_fingerprint
-from catalog.errors import StoreError
+from catalog.errors import CatalogError, StoreError
 from catalog.settings import HomeLayout
 from catalog.sources import file_sha256
 from catalog.spec import Declarations, DatasetSpec
@@ -200,11 +201,21 @@ class Store:
                 _fsync(temporary)
                 os.replace(temporary, layout.catalogue)
                 _fsync_dir(layout.root)
+                self._write_feeds()
             except duckdb.Error as exc:
                 raise StoreError(f"could not write the catalogue: {exc}") from exc
             finally:
                 temporary.unlink(missing_ok=True)
                 Path(f"{temporary}.wal").unlink(missing_ok=True)
+
+    def _write_feeds(self) -> None:
+        """Refresh the Atom feeds beside the catalogue they describe. The release is already
+        committed, so a failure here is reported, not raised."""
+        try:
+            feeds.write_feeds(self.layout.catalogue, self.layout.feeds,
+                              base_url=os.environ.get("GOVCAT_BASE_URL", feeds.DEFAULT_BASE_URL))
+        except (CatalogError, duckdb.Error, OSError) as exc:
+            logging.getLogger("govcat").warning("the Atom feeds were not refreshed: %s", exc)
 
     @staticmethod
     @contextmanager
