@@ -50,8 +50,19 @@ def fields(record: dict) -> pd.DataFrame:
 
 def releases(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pd.DataFrame:
     return _rows(con, """
-        SELECT release, published_at, rows, delivery, data_sha256, bytes, note, privacy, path
+        SELECT release, published_at, rows, delivery, data_sha256, bytes, note, privacy, path,
+               schema_fingerprint, diff, breaking
         FROM releases WHERE dataset_id = ? ORDER BY release DESC""", [dataset_id])
+
+
+def diff_summary(diff_json) -> str:
+    """The one-line change a release made, for tables and feeds ('' when unknown)."""
+    if not isinstance(diff_json, str) or not diff_json:
+        return ""
+    try:
+        return json.loads(diff_json).get("summary", "")
+    except (json.JSONDecodeError, AttributeError):
+        return ""
 
 
 def quarantines(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pd.DataFrame:

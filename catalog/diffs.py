@@ -56,7 +56,8 @@ def summary(diff: dict) -> str:
     if diff.get("first"):
         return diff.get("summary", "first release")
     by = "by primary key" if diff["key"] else "comparing whole rows"
-    parts = [f"{diff['rows_added']:,} rows added, {diff['rows_removed']:,} removed"
+    added = diff["rows_added"]
+    parts = [f"{added:,} {'row' if added == 1 else 'rows'} added, {diff['rows_removed']:,} removed"
              + (f", {diff['rows_changed']:,} changed" if diff["key"] else "") + f" ({by})"]
     if diff["columns_added"]:
         parts.append("columns added: " + ", ".join(diff["columns_added"]))

@@ -80,13 +80,15 @@ def history(dataset_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)
-def _preview(dataset_id: str, rows: int, file_version: str) -> QueryResult:
-    quoted = '"' + dataset_id.replace('"', '""') + '"'
+def _preview(table: str, rows: int, file_version: str) -> QueryResult:
+    quoted = '"' + table.replace('"', '""') + '"'
     return sandbox().query(f"SELECT * FROM {quoted} LIMIT {int(rows)}", row_limit=rows)
 
 
-def preview(dataset_id: str, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
-    return _preview(dataset_id, rows, version()).to_pandas()
+def preview(dataset_id: str, rows: int = PREVIEW_ROWS, release: int | None = None) -> pd.DataFrame:
+    """The first rows of the current release, or of release ``release`` when one is named."""
+    table = dataset_id if release is None else f"{dataset_id}@{int(release)}"
+    return _preview(table, rows, version()).to_pandas()
 
 
 def release_file(relative_path: str) -> Path:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from catalog import downloads
-from catalog.browse import fields
+from catalog.browse import diff_summary, fields
 from dashboards import data
 
 
@@ -96,6 +96,19 @@ if len(record["keywords"]):
     st.caption("Keywords: " + ", ".join(record["keywords"]))
 
 releases, quarantines = data.history(record["id"])
+chosen, asked = None, st.query_params.get("release", "")
+if asked and not releases.empty:
+    numbers = [int(n) for n in releases["release"]]
+    if asked.isdigit() and int(asked) in numbers:
+        chosen = releases[releases["release"] == int(asked)].iloc[0]
+        if int(asked) != numbers[0]:
+            st.info(f"You are looking at release {int(asked)} as it was published on {_when(chosen['published_at'])}. "
+                    f"The current release is {numbers[0]}.", icon=":material/history:")
+    else:
+        st.warning(f"There is no release “{_escaped(asked[:20])}” of this dataset; showing the current one. "
+                   f"Its releases are {min(numbers)} to {max(numbers)}.")
+        del st.query_params["release"]
+current_release = chosen if chosen is not None else (releases.iloc[0] if not releases.empty else None)
 tab_data, tab_schema, tab_releases, tab_reports, tab_download = st.tabs(
     ["Data", "Columns", "Releases", "Quality and privacy", "Download"])
 
@@ -103,9 +116,10 @@ with tab_data:
     if pd.isna(record["release"]):
         st.info("No release has been published yet.")
     else:
-        rows = data.preview(record["id"])
-        st.caption(f"The first {len(rows):,} of {int(record['rows']):,} rows of release {int(record['release'])}. "
-                   "The Download tab has all of them.")
+        number = int(current_release["release"])
+        rows = data.preview(record["id"], release=number if chosen is not None else None)
+        st.caption(f"The first {len(rows):,} of {int(current_release['rows']):,} rows of release {number}. "
+                   f"The Download tab has all of them. In SQL, this release is the table \"{record['id']}@{number}\".")
         st.dataframe(rows, hide_index=True, key="preview")
 
 with tab_schema:
@@ -116,10 +130,23 @@ with tab_releases:
         st.info("No release has been published yet.")
     else:
         shown = releases.assign(published_at=releases["published_at"].map(_when),
-                                data_sha256=releases["data_sha256"].str[:16] + "…")
-        st.dataframe(shown[["release", "published_at", "rows", "delivery", "data_sha256", "note"]],
+                                data_sha256=releases["data_sha256"].str[:16] + "…",
+                                changes=releases["diff"].map(diff_summary),
+                                breaking=releases["breaking"].map(lambda b: "yes" if b is True else ""))
+        st.dataframe(shown[["release", "published_at", "rows", "changes", "breaking", "note", "delivery",
+                            "data_sha256"]],
                      hide_index=True, key="releases",
-                     column_config={"data_sha256": "checksum (SHA-256)", "published_at": "published"})
+                     column_config={"data_sha256": "checksum (SHA-256)", "published_at": "published",
+                                    "changes": "what changed from the release before",
+                                    "breaking": "breaks consumers"})
+        if releases["breaking"].eq(True).any():
+            st.caption("A release that *breaks consumers* removed or retyped a column, or changed the primary "
+                       "key: queries and tools written for the release before may fail on it.")
+        numbers = [int(n) for n in releases["release"]]
+        st.markdown("**Look at an earlier release** (its data, downloads and a link to cite):")
+        for number in numbers[:50]:
+            st.page_link("views/dataset.py", label=f"Release {number}" + (" (current)" if number == numbers[0] else ""),
+                         query_params={"id": record["id"], "release": str(number)})
     if not quarantines.empty:
         st.subheader("Deliveries that were not published")
         for _, held in quarantines.iterrows():
@@ -176,7 +203,7 @@ with tab_download:
     if releases.empty:
         st.info("Nothing to download yet.")
     else:
-        current = releases.iloc[0]
+        current = current_release
         path = data.release_file(current["path"])
         stem = f"{record['id']}-release-{int(current['release'])}"
         st.caption(f"Release {int(current['release'])}, {int(current['rows']):,} rows. "
