@@ -163,17 +163,24 @@ def step_guard(declarations: Declarations, spec: DatasetSpec, home: Path, run_id
 def step_publish(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str, note: str = "",
                  published_by: str = "") -> Outcome:
     staging = staging_dir(home, spec.id, run_id)
-    pulled = load_pulled(staging)
-    report = json.loads((staging / "privacy.json").read_text())
-    if not report.get("passed"):
-        raise CatalogError(f"{spec.id}: the privacy guard has not passed; nothing to publish")
     try:
-        return Store(home).publish(declarations, spec, staging / PROTECTED, delivery=pulled.delivery,
-                                   source_sha256=pulled.source_sha256,
-                                   validation=json.loads((staging / "validation.json").read_text()),
-                                   privacy=report, note=note, published_by=published_by)
+        return publish_prepared(declarations, spec, home, staging, note, published_by)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_prepared(declarations: Declarations, spec: DatasetSpec, home: Path, folder: Path, note: str = "",
+                     published_by: str = "") -> Outcome:
+    """Publish a folder the steps before ``step_publish`` filled (a staging folder, or a held release's).
+    The folder is left in place; its owner removes it."""
+    pulled = load_pulled(folder)
+    report = json.loads((folder / "privacy.json").read_text())
+    if not report.get("passed"):
+        raise CatalogError(f"{spec.id}: the privacy guard has not passed; nothing to publish")
+    return Store(home).publish(declarations, spec, folder / PROTECTED, delivery=pulled.delivery,
+                               source_sha256=pulled.source_sha256,
+                               validation=json.loads((folder / "validation.json").read_text()),
+                               privacy=report, note=note, published_by=published_by)
 
 
 def publish_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, delivery: str | None = None,
@@ -181,15 +188,23 @@ def publish_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, 
     """Run every step for one delivery, without Dagster. Returns what happened."""
     run_id = uuid.uuid4().hex
     try:
-        step_pull(declarations, spec, home, run_id, delivery)
-        step_validate(declarations, spec, home, run_id)
-        step_protect(spec, home, run_id)
-        step_guard(declarations, spec, home, run_id)
+        prepare_delivery(declarations, spec, home, run_id, delivery)
         return step_publish(declarations, spec, home, run_id, note, published_by)
     except Rejected as rejected:
         return rejected.outcome
     finally:
         shutil.rmtree(staging_dir(home, spec.id, run_id), ignore_errors=True)
+
+
+def prepare_delivery(declarations: Declarations, spec: DatasetSpec, home: Path, run_id: str,
+                     delivery: str | None = None) -> Path:
+    """Run every step but the publish; return the staging folder, ready for ``publish_prepared``.
+    Raises ``Rejected`` (after recording the quarantine) when a step rejects the delivery."""
+    step_pull(declarations, spec, home, run_id, delivery)
+    step_validate(declarations, spec, home, run_id)
+    step_protect(spec, home, run_id)
+    step_guard(declarations, spec, home, run_id)
+    return staging_dir(home, spec.id, run_id)
 
 
 def discard_staging(home: Path, dataset_id: str, run_id: str) -> None:

@@ -55,6 +55,11 @@ class HomeLayout:
         return self.root / "staging"
 
     @property
+    def pending(self) -> Path:
+        """Releases held for approval or an embargo: ``pending/<dataset>/<run id>/``."""
+        return self.root / "pending"
+
+    @property
     def downloads(self) -> Path:
         """The last good copy of each url source's file, one folder per dataset."""
         return self.root / "downloads"
