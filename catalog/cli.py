@@ -61,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(run=cmd_list)
 
+    due = commands.add_parser("release-due", parents=[places],
+                              help="publish held releases whose embargo has passed and that need no approval")
+    due.set_defaults(run=cmd_release_due)
+
     sql = commands.add_parser("sql", parents=[places], help="run a read-only SQL query over published data")
     sql.add_argument("query", help="one SELECT statement; each public dataset is a table named by its id")
     sql.add_argument("--json", action="store_true", help="print a JSON array of objects")
@@ -234,6 +238,19 @@ def cmd_sql(args) -> int:
         print(frame.to_string(index=False, max_colwidth=60) if len(frame) else "(no rows)")
     if result.truncated:
         print(f"govcat: only the first {args.limit} rows are shown (use --limit to see more)", file=sys.stderr)
+    return 0
+
+
+def cmd_release_due(args) -> int:
+    from catalog import pending
+    from catalog.spec import load_declarations
+
+    outcomes = pending.release_due(load_declarations(settings.datasets_dir(args.datasets)),
+                                   settings.home_dir(args.home))
+    for outcome in outcomes:
+        print(f"{outcome.dataset_id}: {outcome.describe()}")
+    if not outcomes:
+        print("nothing is due")
     return 0
 
 

@@ -87,20 +87,29 @@ def submit(declarations: Declarations, spec: DatasetSpec, home: Path, delivery: 
         return flow.publish_delivery(declarations, spec, home, delivery=delivery, note=note,
                                      published_by=uploaded_by)
     run_id = uuid.uuid4().hex
-    folder = HomeLayout(Path(home)).pending / spec.id / run_id
     try:
         staging = flow.prepare_delivery(declarations, spec, home, run_id, delivery)
-        current = Store(home).current_release(spec.id)
-        pulled_checksum = json.loads((staging / "pulled.json").read_text())["source_sha256"]
-        if current and (current.source_sha256, current.fingerprint) == (pulled_checksum, spec.fingerprint()):
-            return Outcome(spec.id, "unchanged", release=current.release, delivery=delivery,
-                           reason="the same file is already the current release")
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging, folder)
+        return hold_prepared(spec, home, staging, note=note, uploaded_by=uploaded_by, embargo_until=embargo_until,
+                             now=now)
     except flow.Rejected as rejected:
         return rejected.outcome
     finally:
         flow.discard_staging(home, spec.id, run_id)  # nothing left once the folder has moved
+
+
+def hold_prepared(spec: DatasetSpec, home: Path, staging: Path, *, note: str, uploaded_by: str,
+                  embargo_until: dt.datetime | None = None, now: dt.datetime | None = None) -> Outcome | Held:
+    """Hold a delivery that has passed every check (a run's staging folder), instead of publishing it."""
+    now = now or _now()
+    run_id = staging.name
+    folder = HomeLayout(Path(home)).pending / spec.id / run_id
+    current = Store(home).current_release(spec.id)
+    pulled = json.loads((staging / "pulled.json").read_text())
+    if current and (current.source_sha256, current.fingerprint) == (pulled["source_sha256"], spec.fingerprint()):
+        return Outcome(spec.id, "unchanged", release=current.release, delivery=pulled["delivery"],
+                       reason="the same file is already the current release")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging, folder)
     held_release = Held(dataset=spec.id, agency=spec.agency, run_id=run_id,
                         delivery=json.loads((folder / "pulled.json").read_text())["delivery"],
                         uploaded_by=uploaded_by, note=note, embargo_until=embargo_until,

@@ -52,6 +52,8 @@ class Outcome:
         if self.status == "unchanged":
             current = f"release {self.release} is current" if self.release else "nothing published yet"
             return f"unchanged ({current}; {self.reason})" if self.reason else f"unchanged ({current})"
+        if self.status == "held":
+            return f"held {self.delivery}: {self.reason}"
         return f"quarantined {self.delivery}: {self.reason}"
 
 

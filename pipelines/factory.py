@@ -13,8 +13,9 @@ import json
 
 import dagster as dg
 
-from catalog import flow
+from catalog import flow, pending
 from catalog.spec import Agency, DatasetSpec
+from catalog.store import Outcome
 from catalog.validate import read_report
 from pipelines.resources import GovcatResource
 
@@ -101,7 +102,14 @@ def dataset_defs(spec: DatasetSpec, agency: Agency, referenced: list[DatasetSpec
               description=f"{spec.title}: the current public release", **common)
     def published(context: dg.AssetExecutionContext, config: PublishConfig, govcat: GovcatResource) -> dg.MaterializeResult:
         declarations, current = govcat.spec(spec.id)
-        outcome = flow.step_publish(declarations, current, govcat.home_path(), context.run.run_id, config.note)
+        home = govcat.home_path()
+        if current.approval:       # a second steward approves it on the Stewards page before it goes live
+            held = pending.hold_prepared(current, home, flow.staging_dir(home, spec.id, context.run.run_id),
+                                         note=config.note, uploaded_by="pipeline")
+            outcome = held if isinstance(held, Outcome) else Outcome(
+                spec.id, "held", delivery=held.delivery, reason="awaiting a second steward's approval")
+        else:
+            outcome = flow.step_publish(declarations, current, home, context.run.run_id, config.note)
         return dg.MaterializeResult(metadata={
             "status": outcome.status, "release": outcome.release or 0, "dagster/row_count": outcome.rows or 0,
             "outcome": dg.MetadataValue.json(json.loads(json.dumps(outcome.__dict__))),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from catalog import inbox
+from catalog import inbox, pending
 from catalog.spec import DatasetSpec
 from pipelines.factory import asset_key, job_name
 from pipelines.resources import GovcatResource
@@ -62,3 +62,12 @@ def update_schedule(spec: DatasetSpec) -> dg.ScheduleDefinition | None:
                                  execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
                                  run_config=pull_config(spec, ""),
                                  description=f"Pull {spec.source.url} {spec.frequency}, as declared")
+
+
+@dg.sensor(name="release_embargoed", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Publish held releases whose embargo has passed (and that need no approval)")
+def release_embargoed(context: dg.SensorEvaluationContext, govcat: GovcatResource):
+    outcomes = pending.release_due(govcat.declarations(), govcat.home_path())
+    for outcome in outcomes:
+        context.log.info(f"{outcome.dataset_id}: {outcome.describe()}")
+    return dg.SkipReason(f"released {len(outcomes)} held release(s)" if outcomes else "nothing is due")

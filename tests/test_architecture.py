@@ -16,6 +16,7 @@ def modules_loaded_by(statement: str) -> set[str]:
 
 @pytest.mark.parametrize("module", [
     "catalog", "catalog.cli", "catalog.flow", "catalog.store", "catalog.query", "catalog.search", "catalog.browse",
+    "catalog.pending", "catalog.feeds", "catalog.inbox", "catalog.accounts", "catalog.audit",
 ])
 def test_catalog_imports_neither_dagster_nor_streamlit(module):
     assert not modules_loaded_by(f"import {module}") & {"dagster", "streamlit", "pipelines", "dashboards"}

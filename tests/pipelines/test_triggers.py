@@ -93,3 +93,17 @@ def test_pulled_sources_get_a_schedule_from_their_update_frequency(declarations,
     assert schedule.cron_schedule == "0 6 * * 1" and schedule.job_name == "grants_publish"
     names = {s.name for s in defs.schedules}
     assert names == {"grants_update"}                # a file source has no schedule: its files come by hand
+
+
+def test_a_dataset_that_needs_approval_is_held_by_the_pipeline_not_published(declarations, home):
+    from catalog import pending
+    declarations.agency()
+    declarations.dataset(files={"2024.csv": GOOD_ROWS}, publishing={"approval": True})
+    _, defs = definitions(declarations, home)
+    result = defs.resolve_job_def("grants_publish").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("city__grants__published")
+    assert materialization.metadata["status"].value == "held"
+    assert Store(home).current_release("grants") is None
+    (held,) = pending.held(home, "grants")
+    assert held.awaiting_approval and held.uploaded_by == "pipeline"
