@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 from contextlib import contextmanager
@@ -34,6 +32,7 @@ import yaml
 
 from catalog import audit
 from catalog.errors import CatalogError
+from catalog.files import exclusive_lock, write_atomically
 from catalog.settings import HomeLayout
 from catalog.spec import SLUG
 from catalog.yamlfile import YamlProblem, read_yaml
@@ -93,14 +92,14 @@ def add_steward(home: Path | str, user: str, agency: str, name: str, password: s
         raise AccountError(f"the password is too short: use at least {MIN_PASSWORD_LENGTH} characters")
     layout = HomeLayout(Path(home))
     steward = Steward(user=user, agency=agency, name=name, approver=bool(approver))
-    with _locked(layout.stewards):
+    with exclusive_lock(layout.stewards.with_name(layout.stewards.name + ".lock")):
         records = _read_records(layout.stewards)
         if any(r["user"].lower() == user.lower() for r in records):
             raise AccountError(f"a steward named {user!r} already exists")
         records.append({"user": user, "agency": agency, "name": name, "password_hash": hash_password(password),
                         "approver": steward.approver})
         text = yaml.safe_dump(records, sort_keys=False, allow_unicode=True)
-        _write_private(layout.stewards, text)
+        write_atomically(layout.stewards, text, private=True)
     return steward
 
 
@@ -259,7 +258,7 @@ def _read_state(path: Path) -> dict[str, dict]:
 @contextmanager
 def _sign_in_state(layout: HomeLayout, now: dt.datetime) -> Iterator[dict[str, dict]]:
     """Read, change and atomically rewrite the sessions file under its lock, dropping what has expired."""
-    with _locked(layout.sessions):
+    with exclusive_lock(layout.sessions.with_name(layout.sessions.name + ".lock")):
         state = _read_state(layout.sessions)
         yield state
         state["sessions"] = {k: v for k, v in state["sessions"].items() if _as_time(v["expires"]) > now}
@@ -267,7 +266,7 @@ def _sign_in_state(layout: HomeLayout, now: dt.datetime) -> Iterator[dict[str, d
         recent = {u: [t for t in times if now - _as_time(t) < FAILURE_WINDOW]
                   for u, times in state["failures"].items()}
         state["failures"] = {u: times for u, times in recent.items() if times}
-        _write_private(layout.sessions, json.dumps(state, indent=1, sort_keys=True))
+        write_atomically(layout.sessions, json.dumps(state, indent=1, sort_keys=True), private=True)
 
 
 def _lockout_reason(state: dict[str, dict], user: str, now: dt.datetime) -> str | None:
@@ -281,38 +280,6 @@ def _lockout_reason(state: dict[str, dict], user: str, now: dt.datetime) -> str 
         return None
     minutes = max(1, -(-int(wait.total_seconds()) // 60))
     return f"too many failed sign-ins for {user!r}; try again in {minutes} minute{'s' if minutes != 1 else ''}"
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(path.name + ".lock")
-    with lock.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one step, readable by its owner only."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def _digest(token: str) -> str:

@@ -23,23 +23,20 @@ single timestamp.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
-import os
 import re
 import smtplib
 import ssl
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 
 from catalog import feeds
 from catalog.errors import CatalogError
+from catalog.files import exclusive_lock, write_atomically
 from catalog.feeds import ReleaseNews, Scope
 from catalog.settings import HomeLayout
 from catalog.yamlfile import YamlProblem, read_yaml
@@ -183,7 +180,7 @@ def send_digests(home: Path, *, since: dt.datetime, smtp_host: str = "localhost"
     if not subscriptions:
         return DigestResult()
     con = feeds.open_catalogue(layout.catalogue)
-    with _locked(layout.root / f"{STATE_FILE}.lock"):
+    with exclusive_lock(layout.root / f"{STATE_FILE}.lock"):  # one run at a time: no release sent twice
         try:
             state = _read_state(layout.root / STATE_FILE)
             digests, up_to_date = _plan(con, layout.subscribers, subscriptions, state, since, sender, base_url)
@@ -337,7 +334,7 @@ def _deliver(digests: list[_Digest], state: dict, state_path: Path,
                                    f"digests were sent ({_reason(exc)}); run again to send the rest") from None
             for key, releases in digest.per_subscription.items():
                 state[key] = _remember(state.get(key), releases)
-            _write_state(state_path, state)
+            write_atomically(state_path, json.dumps({"subscriptions": state}, indent=2, sort_keys=True))
             sent.append(SentDigest(digest.email, str(digest.message["Subject"]), digest.releases))
     finally:
         try:
@@ -399,27 +396,3 @@ def _read_state(path: Path) -> dict:
         raise CatalogError(f"{path} is damaged: delete it to start again (each subscriber is then sent "
                            f"every release after the chosen start date)") from None
     return state
-
-
-def _write_state(path: Path, state: dict) -> None:
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with temporary.open("w", encoding="utf-8") as handle:
-            json.dump({"subscriptions": state}, handle, indent=2, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One digest run at a time per home, so two runs never send the same releases."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

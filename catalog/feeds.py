@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import duckdb
 
 from catalog import catalogue_db
 from catalog.errors import CatalogError, StoreError
+from catalog.files import write_atomically
 from catalog.vocabulary import THEMES
 
 SCOPES = ("all", "agency", "theme", "dataset")
@@ -210,7 +210,7 @@ def write_feeds(catalogue_path: Path, out_dir: Path, base_url: str = DEFAULT_BAS
     finally:
         con.close()
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [_write_atomically(out_dir / name, document) for name, document in documents.items()]
+    written = [write_atomically(out_dir / name, document) for name, document in documents.items()]
     for stale in out_dir.glob("*.atom"):
         if stale.name not in documents:
             stale.unlink(missing_ok=True)
@@ -314,16 +314,3 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
 
 def _rfc3339(moment: dt.datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write_atomically(path: Path, document: bytes) -> Path:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(document)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path

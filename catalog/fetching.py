@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from catalog.errors import SourceError
+from catalog.files import write_atomically
 
 SCHEMES = ("http", "https")
 DEFAULT_MAX_BYTES = 2 * 1024 ** 3
@@ -237,10 +238,7 @@ def _read_validators(url: str, target: Path) -> dict:
 
 def _write_validators(target: Path, url: str, etag: str | None, last_modified: str | None) -> None:
     note = {"url": url, "etag": etag, "last_modified": last_modified, "bytes": target.stat().st_size}
-    path = _validators_path(target)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_text(json.dumps(note, indent=2))
-    os.replace(temporary, path)
+    write_atomically(_validators_path(target), json.dumps(note, indent=2))
 
 
 def _conditional_headers(known: dict) -> dict[str, str]:

@@ -13,7 +13,6 @@ Who may do what:
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from typing import Iterator
 from catalog import audit, flow, inbox
 from catalog.accounts import Steward
 from catalog.errors import CatalogError
+from catalog.files import exclusive_lock, write_atomically
 from catalog.settings import HomeLayout
 from catalog.spec import SLUG, Declarations, DatasetSpec
 from catalog.store import Outcome, Store
@@ -251,9 +251,7 @@ def _write(release: Held) -> None:
     data = {k: v for k, v in asdict(release).items() if k != "folder"}
     data["embargo_until"] = release.embargo_until.isoformat() if release.embargo_until else None
     data["received_at"] = release.received_at.isoformat()
-    temporary = release.folder / f".{RECORD}.tmp-{os.getpid()}"
-    temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(temporary, release.folder / RECORD)
+    write_atomically(release.folder / RECORD, json.dumps(data, indent=2))
 
 
 def _checksum(release: Held) -> str:
@@ -277,14 +275,8 @@ def _locked(home: Path, dataset_id: str) -> Iterator[None]:
     """One approval, rejection or release of a dataset's held releases at a time."""
     if not SLUG.match(dataset_id or ""):
         raise PendingError(f"{dataset_id!r} is not a dataset id")
-    path = HomeLayout(Path(home)).pending / dataset_id / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(HomeLayout(Path(home)).pending / dataset_id / ".lock"):
+        yield
 
 
 def _now() -> dt.datetime:

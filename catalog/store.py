@@ -14,15 +14,12 @@ Readers never take a lock: they open whichever catalogue file is there.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pyarrow.parquet as pq
@@ -30,6 +27,7 @@ import pyarrow.parquet as pq
 from catalog import audit, catalogue_db, feeds
 from catalog.diffs import release_diff, schema_fingerprint
 from catalog.errors import CatalogError, StoreError
+from catalog.files import exclusive_lock
 from catalog.settings import HomeLayout
 from catalog.sources import file_sha256
 from catalog.spec import Declarations, DatasetSpec
@@ -105,7 +103,7 @@ class Store:
                 published_by: str = "") -> Outcome:
         """Make ``data`` (a Parquet file) release N+1 of ``spec``, unless it changes nothing."""
         fingerprint = spec.fingerprint()
-        with self._lock(self.layout.releases / spec.id / ".lock"):
+        with exclusive_lock(self.layout.releases / spec.id / ".lock"):
             published = [a for a in self.history(spec.id) if a.outcome == "published"]
             current = published[-1] if published else None
             if current and (current.source_sha256, current.fingerprint) == (source_sha256, fingerprint):
@@ -194,7 +192,7 @@ class Store:
     def _commit(self, declarations: Declarations, change) -> None:
         layout = self.layout
         layout.root.mkdir(parents=True, exist_ok=True)
-        with self._lock(layout.catalogue_lock):
+        with exclusive_lock(layout.catalogue_lock):
             for stale in layout.root.glob(f"{layout.catalogue.name}.tmp-*"):
                 stale.unlink(missing_ok=True)
             temporary = layout.root / f"{layout.catalogue.name}.tmp-{os.getpid()}"
@@ -218,17 +216,6 @@ class Store:
                               base_url=os.environ.get("GOVCAT_BASE_URL", feeds.DEFAULT_BASE_URL))
         except (CatalogError, duckdb.Error, OSError) as exc:
             logging.getLogger("govcat").warning("the Atom feeds were not refreshed: %s", exc)
-
-    @staticmethod
-    @contextmanager
-    def _lock(path: Path) -> Iterator[None]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, record: dict) -> None:
