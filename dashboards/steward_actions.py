@@ -21,7 +21,7 @@ from catalog.errors import CatalogError
 from catalog.pending import Held
 from catalog.query import Sandbox
 from catalog.settings import HomeLayout
-from catalog.spec import Declarations, DatasetSpec
+from catalog.spec import EXTENSIONS, Declarations, DatasetSpec
 from catalog.store import Outcome
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -72,6 +72,10 @@ def upload(declarations: Declarations, home: Path, steward: Steward, dataset_id:
     suffix = Path(file_name or "").suffix.lower().lstrip(".")
     if suffix not in UPLOAD_TYPES:
         raise StewardError(f"upload a {', '.join(UPLOAD_TYPES)} file (not {suffix or 'a file without an extension'})")
+    expected = spec.source.format if spec.source else None
+    if expected and EXTENSIONS.get(f".{suffix}") != expected:
+        raise StewardError(f"{spec.title} is delivered as {expected.upper()} files; "
+                           f"this file is .{suffix}: choose the right dataset, or export the file as {expected.upper()}")
     note = " ".join((note or "").split())
     if not note:
         raise StewardError("write a release note saying what this release changes")

@@ -162,6 +162,7 @@ def test_an_upload_is_logged_and_published_only_to_the_agencys_own_dataset(world
     ("big.csv", b"x" * 101, "note", "uploads are limited to"),
     ("data.exe", GOOD_ROWS.encode(), "note", "upload a csv, tsv, xlsx, json, xml file"),
     ("data.csv", GOOD_ROWS.encode(), "   ", "write a release note"),
+    ("data.json", b'[{"id": 1}]', "note", r"delivered as CSV files; this file is \.json"),
 ])
 def test_an_upload_that_is_too_big_of_the_wrong_kind_or_without_a_note_is_refused(world, home, monkeypatch,
                                                                                    name, content, note, refusal):
