@@ -1,5 +1,5 @@
-"""The audit log: one JSON line per publish, quarantine, upload, approval, sign-in and
-read of restricted data, in ``<home>/audit/audit.log``.
+"""The audit log: one JSON line per publish, quarantine, upload, approval, sign-in, read of
+restricted data and answer to the public's feedback, in ``<home>/audit/audit.log``.
 
 The log is append-only. Each line carries ``chain``, the SHA-256 of the previous line's
 chain followed by this line's content, so editing, deleting or reordering an earlier
@@ -28,7 +28,7 @@ from catalog.errors import CatalogError
 from catalog.settings import HomeLayout
 
 ACTIONS = ("publish", "quarantine", "upload", "approve", "reject", "sign-in", "failed-sign-in", "sign-out",
-           "read-restricted")
+           "read-restricted", "answer-feedback", "withhold-feedback")
 CONTENT_FIELDS = ("time", "actor", "action", "target", "checksum", "detail")
 CSV_FIELDS = (*CONTENT_FIELDS, "chain")
 GENESIS = "0" * 64

@@ -69,3 +69,34 @@ def quarantines(con: duckdb.DuckDBPyConnection, dataset_id: str) -> pd.DataFrame
     return _rows(con, """
         SELECT attempted_at, delivery, stage, reason, report
         FROM quarantines WHERE dataset_id = ? ORDER BY attempted_at DESC""", [dataset_id])
+
+
+def release_profile(con: duckdb.DuckDBPyConnection, dataset_id: str, release: int) -> dict | None:
+    """A public release's stored column profile, with what computing a missing one needs:
+    ``{"profile": dict | None, "path": ..., "privacy": dict}``; None for no such public release.
+    Catalogues built before profiles existed have no ``releases.profile`` column: profile None."""
+    stored = "r.profile" if _has_column(con, "releases", "profile") else "NULL"
+    frame = _rows(con, f"""
+        SELECT {stored} AS profile, r.path, r.privacy FROM releases r JOIN datasets d ON d.id = r.dataset_id
+        WHERE r.dataset_id = ? AND r.release = ? AND d.access = 'public'""", [dataset_id, int(release)])
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    return {"profile": _json(row["profile"]), "path": row["path"], "privacy": _json(row["privacy"]) or {}}
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    found = _rows(con, """
+        SELECT count(*) AS n FROM information_schema.columns
+        WHERE table_catalog = current_database() AND table_name = ? AND column_name = ?""", [table, column])
+    return bool(found["n"].iloc[0])
+
+
+def _json(text) -> dict | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

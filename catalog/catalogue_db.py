@@ -8,7 +8,8 @@ Tables:
     agencies     one row per declared agency
     datasets     one row per declared dataset, with its current release and status
     fields       one row per schema field, for the schema table and the search index
-    releases     every release ever published (append-only)
+    releases     every release ever published (append-only); ``profile`` (JSON, see
+                 ``catalog.profile``) is NULL for releases published before profiles existed
     quarantines  every rejected delivery, with its report (append-only)
 """
 
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS releases (
     delivery VARCHAR, source_sha256 VARCHAR, fingerprint VARCHAR, data_sha256 VARCHAR,
     rows BIGINT, bytes BIGINT, columns VARCHAR, path VARCHAR, note VARCHAR,
     validation VARCHAR, privacy VARCHAR, data_start VARCHAR, data_end VARCHAR,
-    schema_fingerprint VARCHAR, diff VARCHAR, breaking BOOLEAN, published_by VARCHAR,
+    schema_fingerprint VARCHAR, diff VARCHAR, breaking BOOLEAN, published_by VARCHAR, profile VARCHAR,
     PRIMARY KEY (dataset_id, release));
 CREATE TABLE IF NOT EXISTS quarantines (
     dataset_id VARCHAR NOT NULL, attempted_at TIMESTAMPTZ NOT NULL, delivery VARCHAR,

@@ -137,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--action", metavar="ACTION", help="only entries of this action, e.g. publish")
     audit.add_argument("--actor", metavar="USER", help="only entries by this actor")
     audit.set_defaults(run=cmd_audit)
+
+    measures = commands.add_parser("metrics", parents=[places],
+                                   help="transparency measures per agency (timeliness, metadata, openness, ...)")
+    measures.add_argument("--json", action="store_true", help="print a JSON array, one object per agency: each "
+                          "measure by name, with NAME_numerator and NAME_denominator beside every share")
+    measures.add_argument("--at", metavar="ISO", help="measure as of this past UTC date or time, from the "
+                          "catalogue's history (default: now; 2025-03-01 means 2025-03-01T00:00Z)")
+    measures.add_argument("--snapshot", action="store_true",
+                          help="also add the measures of now to their history (<home>/metrics/snapshots.jsonl)")
+    measures.set_defaults(run=cmd_metrics)
     return parser
 
 
@@ -396,6 +406,65 @@ def cmd_audit(args) -> int:
     if not found:
         print("(no entries)")
     return 0
+
+
+METRIC_COLUMNS = (("timeliness", "on time"), ("punctuality", "dates met"), ("metadata_recommended", "metadata"),
+                  ("open_licence", "open licence"), ("validation_pass_rate", "passed"),
+                  ("privacy_reviewed", "privacy"), ("answered_in_time", "answered"))
+
+
+def cmd_metrics(args) -> int:
+    import datetime as dt
+
+    from catalog import metric_history, metrics
+
+    now = dt.datetime.now(dt.timezone.utc)
+    if args.at and args.snapshot:
+        raise CatalogError("--snapshot records the measures of now; leave out --at")
+    at = _metrics_time(args.at, now) if args.at else now
+    home = settings.home_dir(args.home)
+    declarations = _declarations(args)
+    found = metrics.report(metrics.evidence(home, declarations), at)
+    rows = found["agencies"]
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(f"Transparency measures as of {at.isoformat(timespec='seconds')} "
+              f"(releases, quarantines and questions of the last {found['window_days']} days)")
+        header = f"{'rank':>4}  {'agency':<22} {'score':>5}  " + "  ".join(f"{t:>12}" for _, t in METRIC_COLUMNS)
+        print(header + f"  {'overdue':>7}")
+        for row in rows:
+            rank = str(row["rank"]) if row["rank"] is not None else "-"
+            score = f"{row['score']:.1f}" if row["score"] is not None else "-"
+            cells = "  ".join(f"{_ratio_cell(row, name):>12}" for name, _ in METRIC_COLUMNS)
+            print(f"{rank:>4}  {row['agency']:<22} {score:>5}  {cells}  {row['overdue_datasets']:>7}")
+        print("score: " + ", ".join(f"{name} {weight}" for name, weight in found["weights"].items())
+              + " (weights, over the measures that apply)")
+    if args.snapshot:
+        taken = metric_history.take(home, declarations, trigger="manual", at=now)
+        print("snapshot recorded" if taken else "snapshot unchanged since the last one today", file=sys.stderr)
+    return 0
+
+
+def _metrics_time(text: str, now):
+    import datetime as dt
+
+    try:
+        at = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise CatalogError(f"--at {text[:40]!r} is not an ISO date or time, e.g. 2025-03-01 or "
+                           f"2025-03-01T06:00+01:00") from None
+    at = at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at.astimezone(dt.timezone.utc)
+    if at > now:
+        raise CatalogError(f"--at {text[:40]!r} is in the future; measures are taken from what has happened")
+    return at
+
+
+def _ratio_cell(row: dict, name: str) -> str:
+    denominator = row[f"{name}_denominator"]
+    if not denominator:
+        return "-"
+    return f"{row[f'{name}_numerator']}/{denominator} {row[name]:.0%}"
 
 
 if __name__ == "__main__":

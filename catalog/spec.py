@@ -147,6 +147,7 @@ class DatasetSpec:
     schema: dict
     sharing: Sharing | None = None     # for access: restricted, who may read it and under which law
     approval: bool = False             # a second steward of the agency approves each release
+    calendar: tuple[dt.date, ...] = ()  # announced release dates (publishing.calendar), earliest first
 
     @property
     def field_names(self) -> list[str]:
@@ -426,6 +427,7 @@ def _load_dataset(path: Path, root: Path, agencies: dict[str, Agency], problems:
     access = m.text("access", _one_of(ACCESS_LEVELS, "access level")) or "public"
     sharing = _sharing(m, access, agencies)
     approval = _approval(m)
+    calendar = _calendar(m)
     contact = _contact(m)
     start, end = _temporal(m)
     spatial = m.text("spatial")
@@ -438,7 +440,7 @@ def _load_dataset(path: Path, root: Path, agencies: dict[str, Agency], problems:
         id=dataset_id, agency=agency_slug, folder=path.parent, title=title, description=description,
         keywords=keywords, theme=theme, licence=LICENCES[licence_id], frequency=frequency, contact=contact,
         temporal_start=start, temporal_end=end, spatial=spatial, source=source, privacy=privacy,
-        access=access, schema=schema, sharing=sharing, approval=approval,
+        access=access, schema=schema, sharing=sharing, approval=approval, calendar=calendar,
     )
 
 
@@ -468,12 +470,48 @@ def _approval(m: _Mapping) -> bool:
     section = m.sub("publishing")
     if section is None or not section.ok:
         return False
-    section.allow(("approval",))
+    section.allow(("approval", "calendar"))
     value = section.data.get("approval", False) if isinstance(section.data, dict) else False
     if value not in (True, False, "second-steward"):
         section.problem("approval", "use true (a second steward approves each release) or false")
         return False
     return bool(value)
+
+
+MAX_CALENDAR_DATES = 500
+
+
+def _calendar(m: _Mapping) -> tuple[dt.date, ...]:
+    """``publishing.calendar``: the dates releases are announced for, each at most once."""
+    publishing = m.data.get("publishing")
+    if not isinstance(publishing, dict) or publishing.get("calendar") is None:
+        return ()
+    where = _Mapping(publishing, m.where, m.problems, "publishing.")
+    value = publishing["calendar"]
+    if not isinstance(value, list) or not value:
+        where.problem("calendar", "must be a list of announced release dates, e.g. [2025-03-31, 2025-06-30]")
+        return ()
+    if len(value) > MAX_CALENDAR_DATES:
+        where.problem("calendar", f"lists {len(value)} dates; at most {MAX_CALENDAR_DATES} are allowed")
+        return ()
+    dates = []
+    for item in value:
+        if isinstance(item, dt.datetime):
+            item = item.date()
+        if isinstance(item, str):
+            try:
+                item = dt.date.fromisoformat(item.strip())
+            except ValueError:
+                pass
+        if not isinstance(item, dt.date):
+            where.problem("calendar", f"{str(item)[:40]!r} is not a date (write YYYY-MM-DD)")
+            return ()
+        dates.append(item)
+    repeated = sorted({d for d in dates if dates.count(d) > 1})
+    if repeated:
+        where.problem("calendar", f"{repeated[0].isoformat()} is listed more than once")
+        return ()
+    return tuple(sorted(dates))
 
 
 def _temporal(m: _Mapping) -> tuple[str | None, str | None]:

@@ -24,10 +24,11 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from catalog import audit, catalogue_db, feeds
+from catalog import audit, catalogue_db, feeds, metric_history
 from catalog.diffs import release_diff, schema_fingerprint
 from catalog.errors import CatalogError, StoreError
 from catalog.files import exclusive_lock
+from catalog.profile import profile_parquet
 from catalog.settings import HomeLayout
 from catalog.sources import file_sha256
 from catalog.spec import Declarations, DatasetSpec
@@ -113,10 +114,11 @@ class Store:
             folder = self.layout.release_dir(spec.id, number)
             schema = spec.published_schema()
             diff = self._diff(spec.id, current.release if current else None, data, schema)
+            profile = _profile(data, schema, privacy)
             rows = self._write_release_folder(folder, data, {
                 "dataset": spec.id, "release": number, "delivery": delivery, "source_sha256": source_sha256,
                 "fingerprint": fingerprint, "schema_fingerprint": schema_fingerprint(schema), "schema": schema,
-                "note": note, "published_by": published_by, "diff": diff})
+                "note": note, "published_by": published_by, "diff": diff, "profile": profile})
             start, end = _time_span(folder / "data.parquet", spec.published_schema())
             record = {
                 "dataset_id": spec.id, "release": number, "published_at": _now(), "delivery": delivery,
@@ -127,6 +129,7 @@ class Store:
                 "validation": json.dumps(validation), "privacy": json.dumps(privacy),
                 "data_start": start, "data_end": end, "schema_fingerprint": schema_fingerprint(schema),
                 "diff": json.dumps(diff), "breaking": diff["breaking"], "published_by": published_by,
+                "profile": json.dumps(profile) if profile is not None else None,
             }
             self._commit(declarations, lambda con: _insert(con, "releases", record))
         audit.record(self.layout.root, actor=published_by or "pipeline", action="publish", target=spec.id,
@@ -202,6 +205,7 @@ class Store:
                 os.replace(temporary, layout.catalogue)
                 _fsync_dir(layout.root)
                 self._write_feeds()
+                self._record_measures(declarations)
             except duckdb.Error as exc:
                 raise StoreError(f"could not write the catalogue: {exc}") from exc
             finally:
@@ -218,10 +222,30 @@ class Store:
             logging.getLogger("govcat").warning("the Atom feeds were not refreshed: %s", exc)
 
 
+    def _record_measures(self, declarations: Declarations) -> None:
+        """Add the transparency measures after this change to their history (``catalog.metric_history``).
+        The change is already committed, so any failure here is reported, never raised."""
+        try:
+            metric_history.take(self.layout.root, declarations, trigger="publish")
+        except Exception as exc:  # noqa: BLE001 - a measure must never undo or fail a committed publish
+            logging.getLogger("govcat").warning("the transparency measures were not recorded: %s: %s",
+                                                type(exc).__name__, exc)
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, record: dict) -> None:
     names = ", ".join(record)
     marks = ", ".join("?" for _ in record)
     con.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(record.values()))
+
+
+def _profile(data: Path, schema: dict, privacy: dict) -> dict | None:
+    """The column profile of the rows being published. A release is not held back for want of
+    one: the dataset page computes a missing profile when it is first asked for."""
+    try:
+        return profile_parquet(data, schema, privacy)
+    except (duckdb.Error, ValueError, OverflowError) as exc:
+        logging.getLogger("govcat").warning("no column profile was stored for this release: %s", exc)
+        return None
 
 
 def _time_span(parquet: Path, schema: dict) -> tuple[str | None, str | None]:

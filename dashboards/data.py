@@ -9,14 +9,23 @@ shows at once.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import streamlit as st
 
-from catalog import browse, catalogue_db, downloads, search, settings
+from catalog import browse, catalogue_db, downloads, publishers, search, settings
+from catalog.errors import CatalogError
+from catalog import metric_history, metrics
+from catalog.spec import load_declarations
+from catalog.profile import profile_parquet, pseudonymised_columns, withhold
 from catalog.query import QueryResult, Sandbox
+from catalog import calculate, filters, table_view
 from catalog.settings import HomeLayout
+from catalog.store import Store
 
 PREVIEW_ROWS = 100
 
@@ -52,12 +61,48 @@ def sandbox() -> Sandbox:
 
 
 @st.cache_data(ttl=600, max_entries=500, show_spinner=False)
-def _search(text: str, agencies: tuple, themes: tuple, limit: int, offset: int, file_version: str):
-    return search.search(catalogue(), text, agencies, themes, limit=limit, offset=offset)
+def _search(text: str, filters: tuple, sort: str, limit: int, offset: int, file_version: str):
+    return search.search(catalogue(), text, filters={name: list(values) for name, values in filters},
+                         sort=sort, limit=limit, offset=offset)
 
 
-def find(text: str, agencies: list[str], themes: list[str], limit: int, offset: int) -> search.SearchResult:
-    return _search(text, tuple(sorted(agencies)), tuple(sorted(themes)), limit, offset, version())
+def find(text: str, agencies: list[str] = (), themes: list[str] = (), limit: int = 20, offset: int = 0, *,
+         filters: dict[str, list[str]] | None = None, sort: str = "relevance") -> search.SearchResult:
+    """Search the public catalogue; ``filters`` maps facet names to the values wanted."""
+    chosen = {**(filters or {}), **({"agency": list(agencies)} if agencies else {}),
+              **({"theme": list(themes)} if themes else {})}
+    key = tuple(sorted((name, tuple(sorted(set(values)))) for name, values in chosen.items() if values))
+    return _search(text, key, sort, limit, offset, version())
+
+
+@st.cache_data(ttl=600, max_entries=20, show_spinner=False)
+def _agencies(file_version: str) -> pd.DataFrame:
+    return publishers.agencies(catalogue())
+
+
+def agencies() -> pd.DataFrame:
+    """Every agency with its count of public datasets and its last release."""
+    return _agencies(version())
+
+
+@st.cache_data(ttl=600, max_entries=20, show_spinner=False)
+def _themes(file_version: str) -> pd.DataFrame:
+    return publishers.themes(catalogue())
+
+
+def themes() -> pd.DataFrame:
+    """Every theme with its count of public datasets and its last release."""
+    return _themes(version())
+
+
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _published_by(agency: str | None, theme: str | None, file_version: str) -> pd.DataFrame:
+    return publishers.datasets(catalogue(), agency=agency, theme=theme)
+
+
+def published_by(agency: str | None = None, theme: str | None = None) -> pd.DataFrame:
+    """The public datasets of one agency or theme, by title."""
+    return _published_by(agency, theme, version())
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)
@@ -91,5 +136,148 @@ def preview(dataset_id: str, rows: int = PREVIEW_ROWS, release: int | None = Non
     return _preview(table, rows, version()).to_pandas()
 
 
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _columns(table: str, file_version: str) -> dict[str, str]:
+    return table_view.release_columns(sandbox(), table)
+
+
+def columns(table: str) -> dict[str, str]:
+    """Column -> kind (text, number, date, ...) of a sandbox table ("<id>" or "<id>@N")."""
+    return _columns(table, version())
+
+
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _distinct(table: str, column: str, most: int, file_version: str) -> list | None:
+    return table_view.distinct_values(sandbox(), table, column, most)
+
+
+def distinct_values(table: str, column: str, most: int = 200) -> list | None:
+    """The values of a column when it has at most ``most`` of them (for pick lists), else None."""
+    return _distinct(table, column, most, version())
+
+
+@st.cache_data(ttl=600, max_entries=500, show_spinner=False)
+def _table_page(table: str, encoded: tuple, sort: str, page: int, page_size: int, key: str | None,
+                file_version: str) -> table_view.TablePage:
+    return table_view.read_page(sandbox(), table, filters.from_query(list(encoded)), table_view.Sort.from_query(sort),
+                                page, page_size, key=key, columns=columns(table))
+
+
+def table_page(table: str, chosen, sort: table_view.Sort | None, page: int, page_size: int,
+               key: str | None = None) -> table_view.TablePage:
+    """One page of a release's rows, filtered and sorted in the sandbox (see catalog.table_view)."""
+    return _table_page(table, tuple(filters.to_query(chosen)), sort.to_query() if sort else "", int(page),
+                       int(page_size), key, version())
+
+
+@st.cache_data(ttl=600, max_entries=300, show_spinner=False)
+def _calculation(table: str, encoded: str, file_version: str) -> calculate.CalculationResult:
+    spec = calculate.Calculation.from_query(json.loads(encoded))
+    return calculate.run(sandbox(), table, spec, columns(table))
+
+
+def calculation(table: str, spec: calculate.Calculation) -> calculate.CalculationResult:
+    """The result of a calculation on a release (see catalog.calculate); QueryError when it does not fit."""
+    return _calculation(table, json.dumps(spec.to_query(), sort_keys=True), version())
+
+
+@st.cache_data(ttl=600, max_entries=100, show_spinner=False)
+def _locations(table: str, encoded: tuple, file_version: str) -> tuple[pd.DataFrame, str]:
+    return calculate.location_counts(sandbox(), table, filters.from_query(list(encoded)), columns(table))
+
+
+def locations(table: str, chosen) -> tuple[pd.DataFrame, str]:
+    """Matching rows counted per map cell of about 100 m, and the SQL that counts them."""
+    return _locations(table, tuple(filters.to_query(chosen)), version())
+
+
+@st.cache_data(ttl=300, max_entries=16, show_spinner=False)
+def _console(sql: str, file_version: str) -> QueryResult:
+    return sandbox().query(sql)
+
+
+def run_sql(sql: str) -> QueryResult:
+    """A console query through the public sandbox; a refused or failed one raises QueryError."""
+    return _console(sql, version())
+
+
+@st.cache_data(ttl=600, max_entries=4, show_spinner=False)
+def _sql_tables(file_version: str) -> dict[str, list[tuple[str, str]]]:
+    return sandbox().columns()
+
+
+def sql_tables() -> dict[str, list[tuple[str, str]]]:
+    """Every table the public sandbox serves ("<id>" and "<id>@N"), with its columns and SQL types."""
+    return _sql_tables(version())
+
+
 def release_file(relative_path: str) -> Path:
     return downloads.release_parquet(home(), relative_path)
+
+
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _profile(dataset_id: str, release: int, declared_json: str, file_version: str) -> dict | None:
+    found = browse.release_profile(catalogue(), dataset_id, release)
+    if found is None:
+        return None
+    protected = pseudonymised_columns(found["privacy"], json.loads(declared_json))
+    if found["profile"] is not None:
+        return withhold(found["profile"], protected)
+    return _computed_profile(dataset_id, release, found["path"], json.dumps(sorted(protected)))
+
+
+@st.cache_data(max_entries=50, show_spinner="Summarising the columns of this release…")
+def _computed_profile(dataset_id: str, release: int, relative_path: str, protected_json: str) -> dict | None:
+    """The profile of a release published before profiles were stored, computed once and kept."""
+    try:
+        parquet = release_file(relative_path)
+        schema = Store(home()).release_schema(dataset_id, release)
+        privacy = {"rules": [{"rule": "pseudonymise", "columns": json.loads(protected_json)}]}
+        return profile_parquet(parquet, schema, privacy)
+    except (CatalogError, duckdb.Error, OSError, ValueError):
+        return None
+
+
+def column_profile(dataset_id: str, release: int, declared_privacy: dict | None = None) -> dict | None:
+    """What each column of a public release holds (see catalog.profile); None when unavailable."""
+    declared = json.dumps(declared_privacy or {}, sort_keys=True, default=str)
+    return _profile(dataset_id, int(release), declared, version())
+
+
+def _stamp(path: Path) -> str:
+    """Changes whenever the file does; empty when there is none."""
+    try:
+        found = path.stat()
+    except OSError:
+        return ""
+    return f"{found.st_mtime_ns}-{found.st_size}"
+
+
+@st.cache_data(ttl=600, max_entries=20, show_spinner="Measuring…")
+def _transparency(home_path: str, at_iso: str | None, minute: str, file_version: str, feedback_version: str) -> dict:
+    try:
+        declarations = load_declarations(settings.datasets_dir())
+    except CatalogError:
+        declarations = None
+    at = dt.datetime.fromisoformat(at_iso) if at_iso else dt.datetime.now(dt.timezone.utc)
+    found = metrics.report(metrics.evidence(Path(home_path), declarations), at)
+    return {**found, "calendars_read": declarations is not None}
+
+
+def transparency(at: dt.datetime | None = None) -> dict:
+    """The transparency measures (``catalog.metrics.report``) as of ``at``, by default now: measured again
+    each minute, and at once when the catalogue or the public's messages change.
+    ``calendars_read`` is False when the declarations, which hold the release calendars, could not be read."""
+    minute = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M") if at is None else ""
+    return _transparency(str(home()), at.isoformat() if at else None, minute, version(),
+                         _stamp(home() / "feedback" / "messages.jsonl"))
+
+
+@st.cache_data(ttl=600, max_entries=5, show_spinner=False)
+def _measure_history(home_path: str, file_version: str) -> list[dict]:
+    return metric_history.history(Path(home_path))
+
+
+def measure_history() -> list[dict]:
+    """Every snapshot of the transparency measures, oldest first."""
+    return _measure_history(str(home()), _stamp(metric_history.snapshots_path(home())))

@@ -10,7 +10,7 @@ from catalog.references import referenced_ids
 from catalog.spec import Declarations, load_declarations
 from pipelines.factory import dataset_defs
 from pipelines.resources import GovcatResource
-from pipelines.triggers import drop_folder_sensor, release_embargoed, update_schedule
+from pipelines.triggers import daily_measures, drop_folder_sensor, release_embargoed, transparency_snapshot, update_schedule
 
 
 def build_defs(declarations: Declarations, resource: GovcatResource) -> dg.Definitions:
@@ -20,7 +20,7 @@ def build_defs(declarations: Declarations, resource: GovcatResource) -> dg.Defin
     specs = list(declarations.datasets.values())
     schedules = [s for s in (update_schedule(spec) for spec in specs) if s is not None]
     triggers = dg.Definitions(sensors=[*(drop_folder_sensor(spec) for spec in specs), release_embargoed],
-                              schedules=schedules)
+                              schedules=[*schedules, daily_measures], jobs=[transparency_snapshot])
     return dg.Definitions.merge(*per_dataset, triggers, dg.Definitions(resources={"govcat": resource}))
 
 

@@ -1,5 +1,6 @@
 """What starts a dataset's job besides a person: its drop folder (a sensor) and its update
-frequency (a schedule, for sources pulled over HTTP(S)).
+frequency (a schedule, for sources pulled over HTTP(S)). Also the daily snapshot of the
+transparency measures (``catalog.metric_history``), which publishes add to as they happen.
 
 The drop-folder sensor claims each settled file (``catalog.inbox``), so a file is handed to
 exactly one run, and files the deliveries whose runs have an outcome into ``published/`` or
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from catalog import inbox, pending
+from catalog import inbox, metric_history, pending
+from catalog.errors import StoreError
 from catalog.spec import DatasetSpec
 from pipelines.factory import asset_key, job_name
 from pipelines.resources import GovcatResource
@@ -71,3 +73,27 @@ def release_embargoed(context: dg.SensorEvaluationContext, govcat: GovcatResourc
     for outcome in outcomes:
         context.log.info(f"{outcome.dataset_id}: {outcome.describe()}")
     return dg.SkipReason(f"released {len(outcomes)} held release(s)" if outcomes else "nothing is due")
+
+
+SNAPSHOT_CRON = "15 0 * * *"   # just after midnight UTC: each day's measures, whether or not anything was published
+
+
+@dg.op(description="Add the transparency measures of now to their history (<home>/metrics/snapshots.jsonl)")
+def take_measures_snapshot(context, govcat: GovcatResource) -> None:
+    try:
+        taken = metric_history.take(govcat.home_path(), govcat.declarations(), trigger="daily")
+    except StoreError as exc:
+        context.log.info(f"no snapshot: {exc}")
+        return
+    context.log.info("snapshot recorded" if taken else "unchanged since the last snapshot today")
+
+
+@dg.job(name="transparency_snapshot", description="Snapshot the transparency measures of every agency")
+def transparency_snapshot():
+    take_measures_snapshot()
+
+
+daily_measures = dg.ScheduleDefinition(
+    name="transparency_snapshot_daily", job=transparency_snapshot, cron_schedule=SNAPSHOT_CRON,
+    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day, the transparency measures as of that moment, for their trends")

@@ -7,8 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from catalog import downloads
-from catalog.browse import diff_summary, fields
+from catalog.browse import diff_summary
 from dashboards import data
+from dashboards.widgets import profile_panel
+from dashboards.widgets import table_panel
+from dashboards.widgets import feedback_panel
 
 
 def _escaped(text: str) -> str:
@@ -59,7 +62,13 @@ if record is None:
 
 st.query_params["id"] = record["id"]
 st.title(record["title"])
-st.caption(f"Published by **{record['agency_name']}** · {record['theme_label']} · id `{record['id']}`")
+with st.container(horizontal=True, gap="small", vertical_alignment="center", key="published_by"):
+    st.caption("Published by", width="content")
+    st.page_link("views/agency.py", label=record["agency_name"], query_params={"slug": record["agency"]},
+                 icon=":material/account_balance:")
+    st.page_link("views/theme.py", label=record["theme_label"], query_params={"slug": record["theme"]},
+                 icon=":material/category:")
+    st.caption(f"id `{record['id']}`", width="content")
 st.write(record["description"])
 
 if record["status"] == "quarantined":
@@ -109,21 +118,21 @@ if asked and not releases.empty:
                    f"Its releases are {min(numbers)} to {max(numbers)}.")
         del st.query_params["release"]
 current_release = chosen if chosen is not None else (releases.iloc[0] if not releases.empty else None)
-tab_data, tab_schema, tab_releases, tab_reports, tab_download = st.tabs(
-    ["Data", "Columns", "Releases", "Quality and privacy", "Download"])
+tab_data, tab_schema, tab_releases, tab_reports, tab_download, tab_questions = st.tabs(
+    ["Data", "Columns", "Releases", "Quality and privacy", "Download", "Questions"])
 
 with tab_data:
     if pd.isna(record["release"]):
         st.info("No release has been published yet.")
     else:
-        number = int(current_release["release"])
-        rows = data.preview(record["id"], release=number if chosen is not None else None)
-        st.caption(f"The first {len(rows):,} of {int(current_release['rows']):,} rows of release {number}. "
-                   f"The Download tab has all of them. In SQL, this release is the table \"{record['id']}@{number}\".")
-        st.dataframe(rows, hide_index=True, key="preview")
+        table_panel.show(record, int(current_release["release"]), pinned=chosen is not None)
 
 with tab_schema:
-    st.table(fields(record).set_index("column"))
+    if current_release is None:
+        profile_panel.show(None, record["schema"], None)
+    else:
+        profiled = int(current_release["release"])
+        profile_panel.show(data.column_profile(record["id"], profiled, record["privacy"]), record["schema"], profiled)
 
 with tab_releases:
     if releases.empty:
@@ -214,3 +223,6 @@ with tab_download:
         two.download_button("Download Parquet", data=path.read_bytes, file_name=f"{stem}.parquet",
                             mime="application/vnd.apache.parquet", on_click="ignore", icon=":material/download:",
                             key="parquet")
+
+with tab_questions:
+    feedback_panel.dataset_panel(record)

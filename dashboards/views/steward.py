@@ -20,6 +20,7 @@ from catalog.pending import Held
 from catalog.spec import Declarations, load_declarations
 from catalog.store import Outcome
 from dashboards import steward_actions as actions
+from dashboards.widgets import feedback_answers
 
 TOKEN = "steward_token"
 
@@ -226,8 +227,8 @@ def _page(home) -> None:
                 _show_outcome(home, outcome)
     except CatalogError as exc:
         st.error(f"A held release could not be published: {_escaped(exc)}")
-    datasets, upload, approvals, shared, log = st.tabs(
-        ["Datasets", "Upload", "Held releases", "Shared with us", "Audit log"])
+    datasets, upload, approvals, shared, questions, log = st.tabs(
+        ["Datasets", "Upload", "Held releases", "Shared with us", "Questions", "Audit log"])
     with datasets:
         st.dataframe(actions.dataset_status(home, declarations, steward), hide_index=True, key="datasets")
     with upload:
@@ -236,6 +237,8 @@ def _page(home) -> None:
         _approval_section(home, declarations, steward)
     with shared:
         _shared_section(home, declarations, steward)
+    with questions:
+        feedback_answers.show(home, steward, st.session_state.get(TOKEN))
     with log:
         _audit_section(home, declarations, steward)
 

@@ -1,0 +1,97 @@
+"""The dataset list of the agency and theme pages: freshness at a glance, sorted and paged from the URL."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from catalog.freshness import STATES, freshness_columns, summary
+
+PAGE_SIZE = 20
+SORTS = {"name": "Name A–Z", "updated": "Recently updated", "overdue": "Most overdue first"}
+BADGE_COLOURS = {"on_time": "green", "overdue": "red", "unscheduled": "gray", "unpublished": "orange"}
+
+
+def escaped(text) -> str:
+    """Text shown through Markdown exactly as written."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+|~!$:-])", r"\\\1", str(text))
+
+
+def when(value) -> str:
+    return "never" if value is None or pd.isna(value) else f"{pd.Timestamp(value).day} {pd.Timestamp(value):%b %Y}"
+
+
+def badge(state: str, label: str) -> str:
+    return f":{BADGE_COLOURS[state]}-badge[{label}]"
+
+
+def freshness_summary(frame: pd.DataFrame) -> None:
+    """Counts of datasets on time, overdue, with no schedule and not yet published, side by side."""
+    counts = summary(frame)
+    columns = st.columns(len(counts) + 1)
+    columns[0].metric("Public datasets", f"{len(frame):,}")
+    for column, (state, count) in zip(columns[1:], counts.items()):
+        column.metric(STATES[state], f"{count:,}")
+
+
+def dataset_list(frame: pd.DataFrame, *, show_agency: bool, show_theme: bool) -> None:
+    """``frame`` (from ``publishers.datasets`` with ``freshness_columns``), one bordered card per dataset."""
+    if frame.empty:
+        st.write("No public dataset yet.")
+        return
+    asked = st.query_params.get("sort", "name")
+    sort = st.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="list_sort",
+                        index=list(SORTS).index(asked) if asked in SORTS else 0, on_change=_first_page)
+    if sort == "updated":
+        frame = frame.sort_values("published_at", ascending=False, na_position="last", kind="stable")
+    elif sort == "overdue":
+        frame = frame.sort_values("days_overdue", ascending=False, kind="stable")
+    pages = max(1, -(-len(frame) // PAGE_SIZE))
+    try:
+        page = min(max(1, int(st.query_params.get("page", "1"))), pages)
+    except ValueError:
+        page = 1
+    _keep_in_url(sort=sort if sort != "name" else "", page=str(page) if page > 1 else "")
+    for _, item in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
+        with st.container(border=True):
+            st.page_link("views/dataset.py", label=f"**{escaped(item['title'])}**", query_params={"id": item["id"]},
+                         icon=":material/table:")
+            if show_agency or show_theme:
+                with st.container(horizontal=True, gap="small"):
+                    if show_agency:
+                        st.page_link("views/agency.py", label=escaped(item["agency_name"]),
+                                     query_params={"slug": item["agency"]}, icon=":material/account_balance:")
+                    if show_theme:
+                        st.page_link("views/theme.py", label=escaped(item["theme_label"]),
+                                     query_params={"slug": item["theme"]}, icon=":material/category:")
+            st.markdown(f"{badge(item['freshness'], item['freshness_label'])} {item['frequency_label']} · "
+                        f"last published {when(item['published_at'])}"
+                        + (f" · next due {when(item['due'])}" if item["freshness"] == "on_time" else "")
+                        + (f" · was due {when(item['due'])}" if item["freshness"] == "overdue" else ""))
+    if pages > 1:
+        back, where, forward = st.columns([1, 2, 1])
+        if back.button("← Previous", disabled=page <= 1, key="previous"):
+            st.query_params["page"] = str(page - 1)
+            st.rerun()
+        where.caption(f"Page {page} of {pages}")
+        if forward.button("Next →", disabled=page >= pages, key="next"):
+            st.query_params["page"] = str(page + 1)
+            st.rerun()
+
+
+def with_freshness(frame: pd.DataFrame) -> pd.DataFrame:
+    return freshness_columns(frame)
+
+
+def _first_page() -> None:
+    st.query_params.pop("page", None)
+
+
+def _keep_in_url(**values: str) -> None:
+    for key, value in values.items():
+        if value:
+            st.query_params[key] = value
+        else:
+            st.query_params.pop(key, None)
