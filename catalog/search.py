@@ -348,7 +348,7 @@ def _suggestion(con: duckdb.DuckDBPyConnection, index: SearchIndex, text: str,
 _BY_CONNECTION: "weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, SearchIndex]" = weakref.WeakKeyDictionary()
 _BY_VERSION: dict[tuple, SearchIndex] = {}
 _LOCK = threading.Lock()
-_VERSIONS_KEPT = 4
+_VERSIONS_KEPT = 2
 
 
 def search_index(con: duckdb.DuckDBPyConnection) -> SearchIndex:
