@@ -18,6 +18,8 @@ NARROW = 2 / 3
 LISTED_RULE = 5
 LONGEST_VALUE = 40
 TOP_IN_WORDS = 3
+ROW_HEIGHT = 35
+TALLEST = 720
 PSEUDONYMISED = "values not shown: replaced by codes to protect privacy"
 SMALL_COUNTS = f"values not shown: fewer than {MIN_SHOWN} records each"
 COLUMNS = ["column", "type", "distribution", "in words", "missing", "distinct", "min", "max", "description",
@@ -227,6 +229,7 @@ def show(profile: dict | None, schema: dict | None, release: int | None) -> None
     st.caption(note)
     st.dataframe(
         table, hide_index=True, key="column_profile", alt=f"Summary of each column of release {release}",
+        height=min(ROW_HEIGHT * (len(table) + 1) + 3, TALLEST),
         column_order=[c for c in COLUMNS if c != "rules" or table["rules"].astype(bool).any()],
         column_config={
             "missing": st.column_config.TextColumn("missing", help="Share of records with no value"),

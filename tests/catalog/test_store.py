@@ -89,11 +89,12 @@ def test_leftovers_of_a_killed_run_are_invisible_and_cleaned(declarations, home)
     assert not list(home.glob("catalogue.duckdb.tmp-*")) and not list((home / "releases" / "grants").glob(".tmp-*"))
 
 
-def _read_continuously(catalogue: str, seconds: float, queue) -> None:
-    """Open the catalogue and the current release over and over; report what was seen."""
+def _read_continuously(catalogue: str, seconds: float, queue, last: int = 0) -> None:
+    """Open the catalogue and the current release over and over, for ``seconds`` or until release
+    ``last`` shows; report what was seen."""
     home = Path(catalogue).parent
     seen, errors, deadline = set(), [], time.time() + seconds
-    while time.time() < deadline:
+    while time.time() < deadline and last not in seen:
         try:
             con = catalogue_db.open_reader(Path(catalogue))
             release, rows, path = con.execute("SELECT r.release, r.rows, r.path FROM datasets d "
@@ -113,14 +114,14 @@ def test_a_reader_in_another_process_never_fails_while_releases_are_published(de
     flow.publish_delivery(loaded, spec, home)
     queue = multiprocessing.get_context("spawn").Queue()
     reader = multiprocessing.get_context("spawn").Process(
-        target=_read_continuously, args=(str(home / "catalogue.duckdb"), 4.0, queue))
+        target=_read_continuously, args=(str(home / "catalogue.duckdb"), 120.0, queue, 7))
     reader.start()
     rows = GOOD_ROWS
     for number in range(3, 9):
         rows += f"{number},East,p{number}@example.org,1\n"
         (spec.folder / "data" / "2024.csv").write_text(rows)
         assert flow.publish_delivery(loaded, spec, home).status == "published"
-    seen, errors = queue.get(timeout=30)
+    seen, errors = queue.get(timeout=150)
     reader.join(timeout=10)
     assert errors == []
     assert len(seen) >= 2 and seen[-1] == 7

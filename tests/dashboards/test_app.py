@@ -72,7 +72,7 @@ def test_dataset_page_shows_metadata_schema_and_rows():
     assert at.title[0].value == load_declarations(DEMO_DATASETS).datasets["world_population"].title
     preview = table_with(at, "Country Name", "Value")
     assert len(preview) == 100 and preview["Value"].min() > 0
-    assert at.table[0].value.index.tolist() == ["Country Name", "Country Code", "Year", "Value"]
+    assert table_with(at, "column", "in words")["column"].tolist() == ["Country Name", "Country Code", "Year", "Value"]
     assert table_with(at, "release", "delivery")["release"].tolist() == [1]
 
 
