@@ -1,4 +1,4 @@
-"""``govcat``: check declarations, publish, list, query and explore, from the shell.
+"""``govcat``: check declarations, publish, list, query, explore and serve, from the shell.
 
 Exit codes: 0 success; 1 an error (bad declaration, refused query, failed run);
 2 a usage error; 3 ``publish`` finished but quarantined at least one delivery.
@@ -76,7 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     explore = commands.add_parser("explore", parents=[places], help="start the explorer (Streamlit)")
     explore.add_argument("--port", type=int, default=8501)
     explore.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    explore.add_argument("--api-port", type=int, default=8000, metavar="PORT",
+                         help="port of the HTTP API started beside the explorer (default 8000)")
+    explore.add_argument("--no-api", action="store_true", help="do not start the HTTP API beside the explorer")
     explore.set_defaults(run=cmd_explore)
+
+    serve = commands.add_parser("serve", parents=[places], help="serve the HTTP API (downloads) with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(run=cmd_serve)
 
     check_data = commands.add_parser(
         "validate", help="validate a table, resource or data package (a drop-in for `frictionless validate`)")
@@ -286,8 +295,26 @@ def cmd_explore(args) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
                "--server.address", args.address, "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
-    os.execve(sys.executable, command, env)
-    return 0  # not reached
+    if args.no_api:
+        os.execve(sys.executable, command, env)
+    from catalog.api import serve
+
+    api = serve.start_in_background(settings.home_dir(args.home), args.address, args.api_port)
+    if api is not None:
+        env.setdefault("GOVCAT_API_URL", f"http://{'127.0.0.1' if args.address == '0.0.0.0' else args.address}"
+                                         f":{args.api_port}")
+        print(f"govcat API: {env['GOVCAT_API_URL']}  (downloads for code; stops with the explorer)", flush=True)
+    return serve.run_with(command, env, [api] if api is not None else [])
+
+
+def cmd_serve(args) -> int:
+    from catalog.api import serve
+
+    home = settings.home_dir(args.home)
+    if args.log_level in ("info", "debug"):
+        print(f"govcat API: http://{args.host}:{args.port}  (Ctrl+C to stop)", flush=True)
+    serve.serve(home, args.host, args.port, log_level=args.log_level)
+    return 0
 
 
 def cmd_validate(args) -> int:

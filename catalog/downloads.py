@@ -9,8 +9,9 @@ left exactly as published, since that CSV must match its Table Schema.
 A whole release is exported once per format and kept beside the other exports in
 ``<home>/exports/``: a release never changes, so its files and their SHA-256 checksums never
 do either, and the explorer, the HTTP API and a checksum printed in a snippet all agree. The
-files are written by DuckDB ``COPY`` (or row batches, for XLSX) into a temporary file, never
-held whole in memory, and are byte-for-byte reproducible.
+files are written by DuckDB (``COPY``, and for XLSX see catalog.xlsx) into a temporary file,
+one thread so rows keep their published order, never held whole in memory, and byte-for-byte
+reproducible.
 
 Only datasets whose access is ``public`` are ever exported here; anything else is reported as
 not found, exactly like a dataset that does not exist.
@@ -42,6 +43,8 @@ EXPORT_VERSION = 1          # bump when any writer's output changes: cached file
 EXCEL_MAX_ROWS = xlsx.MAX_ROWS  # rows in one Excel sheet, the header row included
 QUERY_ROW_LIMIT = 1_000_000  # most rows a download of a query (a filtered table) carries
 QUERY_TIME_LIMIT = 60.0
+QUERY_BYTE_LIMIT = 512 * 2**20  # the rows of a query are held in memory (as Arrow) while they are written
+SELECTION_DAYS = 1  # how long the files of a filtered selection are kept for a second asking
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times keep zips byte-for-byte reproducible
 
@@ -50,17 +53,18 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times keep zips byte-for-byte re
 class Format:
     key: str
     label: str
+    short: str  # for a button
     media_type: str
     description: str
 
 
 FORMATS: dict[str, Format] = {f.key: f for f in (
-    Format("csv", "CSV", "text/csv; charset=utf-8", "comma-separated text with a header row, UTF-8"),
-    Format("parquet", "Parquet", "application/vnd.apache.parquet", "typed columns, as published"),
-    Format("json", "JSON", "application/json", "an array of objects, dates in ISO 8601"),
-    Format("xlsx", "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format("csv", "CSV", "CSV", "text/csv; charset=utf-8", "comma-separated text with a header row, UTF-8"),
+    Format("parquet", "Parquet", "Parquet", "application/vnd.apache.parquet", "typed columns, as published"),
+    Format("json", "JSON", "JSON", "application/json", "an array of objects, dates in ISO 8601"),
+    Format("xlsx", "Excel", "Excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "one sheet with a header row"),
-    Format("zip", "Data package", "application/zip",
+    Format("zip", "Data package", "zip", "application/zip",
            "a Frictionless data package: datapackage.json (metadata, licence, Table Schema) and the CSV"),
 )}
 
@@ -111,6 +115,7 @@ class Export:
     size: int
     rows: int
     truncated: bool = False
+    release: int | None = None  # the release it holds whole, when it does
 
     @property
     def media_type(self) -> str:
@@ -182,34 +187,36 @@ def _release_schema(folder: Path, fallback: str) -> dict:
         return json.loads(fallback) if fallback else {"fields": []}
 
 
-def export_release(home: Path, dataset_id: str, fmt: str, release: int | None = None) -> Export:
-    """A whole public release in ``fmt``, built once and then served from ``<home>/exports``."""
+def export_release(home: Path, dataset_id: str, fmt: str, release: int | None = None, *,
+                   about: Release | None = None) -> Export:
+    """A whole public release in ``fmt``, built once and then served from ``<home>/exports``.
+    ``about``: the release, when the caller has already looked it up."""
     _check_format(fmt)
-    about = public_release(home, dataset_id, release)
+    about = about or public_release(home, dataset_id, release)
     if fmt == "parquet":  # the published file itself
         return Export(about.parquet, fmt, f"{about.stem}.parquet", about.data_sha256,
-                      about.parquet.stat().st_size, about.rows)
+                      about.parquet.stat().st_size, about.rows, release=about.release)
     if fmt == "xlsx":
         _check_excel_rows(about.rows)
-    folder = (HomeLayout(Path(home)).root / "exports" / f"v{EXPORT_VERSION}" / about.dataset_id / str(about.release)
-              / about.data_sha256[:16])
+    folder = _export_folder(home, about)
     target = folder / f"{about.stem}.{fmt}"
     sidecar = folder / f".{about.stem}.{fmt}.checksum"
-    found = _cached(target, sidecar, fmt)
+    found = _cached(target, sidecar, fmt, about.release)
     if found is not None:
         return found
     folder.mkdir(parents=True, exist_ok=True)
     with exclusive_lock(folder / f".{fmt}.lock"):
-        found = _cached(target, sidecar, fmt)
+        found = _cached(target, sidecar, fmt, about.release)
         if found is not None:
             return found
         for stale in folder.glob(f".{target.name}.tmp-*"):
             stale.unlink(missing_ok=True)
         temporary = folder / f".{target.name}.tmp-{os.getpid()}"
         try:
-            con = _connection()
+            con = _connection(folder)
             try:
-                _write(con, _parquet_source(con, about.parquet, fmt), fmt, temporary, about, about.stem)
+                source, numbered = _parquet_source(con, about.parquet, fmt)
+                _write(con, source, fmt, temporary, about, about.stem, row_number=numbered)
             finally:
                 con.close()
             checksum = file_sha256(temporary)
@@ -218,10 +225,24 @@ def export_release(home: Path, dataset_id: str, fmt: str, release: int | None = 
             os.replace(temporary, target)
         finally:
             temporary.unlink(missing_ok=True)
-    return Export(target, fmt, target.name, checksum, target.stat().st_size, about.rows)
+    return Export(target, fmt, target.name, checksum, target.stat().st_size, about.rows, release=about.release)
 
 
-def _cached(target: Path, sidecar: Path, fmt: str) -> Export | None:
+def ready_export(home: Path, about: Release, fmt: str) -> Export | None:
+    """The release in ``fmt`` if it needs no building (Parquet, or an export made before), else None."""
+    _check_format(fmt)
+    if fmt == "parquet":
+        return export_release(home, about.dataset_id, fmt, about=about)
+    folder = _export_folder(home, about)
+    return _cached(folder / f"{about.stem}.{fmt}", folder / f".{about.stem}.{fmt}.checksum", fmt, about.release)
+
+
+def _export_folder(home: Path, about: Release) -> Path:
+    return (HomeLayout(Path(home)).root / "exports" / f"v{EXPORT_VERSION}" / about.dataset_id / str(about.release)
+            / about.data_sha256[:16])
+
+
+def _cached(target: Path, sidecar: Path, fmt: str, release: int | None) -> Export | None:
     try:
         known = json.loads(sidecar.read_text(encoding="utf-8"))
         size = target.stat().st_size
@@ -229,7 +250,7 @@ def _cached(target: Path, sidecar: Path, fmt: str) -> Export | None:
         return None
     if known.get("bytes") != size or not isinstance(known.get("sha256"), str):
         return None
-    return Export(target, fmt, target.name, known["sha256"], size, int(known.get("rows") or 0))
+    return Export(target, fmt, target.name, known["sha256"], size, int(known.get("rows") or 0), release=release)
 
 
 # ---------------------------------------------------------------------------------------- query results
@@ -243,14 +264,16 @@ def export_query(sandbox, sql: str, params: list | None, fmt: str, folder: Path,
     _check_format(fmt)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,120}", name):
         raise DownloadError("a download name is letters, digits, '.', '_', '@' or '-'")
-    limit = min(row_limit, EXCEL_MAX_ROWS - 1) if fmt == "xlsx" else row_limit
-    result = sandbox.query(sql, params or [], row_limit=limit, time_limit=QUERY_TIME_LIMIT)
-    if fmt == "xlsx" and result.truncated:
-        _check_excel_rows(EXCEL_MAX_ROWS)
+    excel_bound = fmt == "xlsx" and row_limit >= EXCEL_MAX_ROWS - 1
+    result = sandbox.query(sql, params or [], row_limit=EXCEL_MAX_ROWS - 1 if excel_bound else row_limit,
+                           time_limit=QUERY_TIME_LIMIT, byte_limit=QUERY_BYTE_LIMIT)
+    if excel_bound and result.truncated:
+        raise DownloadError(f"these are more than {EXCEL_MAX_ROWS - 1:,} rows, more than an Excel sheet holds: "
+                            f"narrow the filter, or download CSV or Parquet instead")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.{fmt}"
-    con = _connection()
+    con = _connection(folder)
     try:
         con.register("query_result", result.table)
         _write(con, "SELECT * FROM query_result", fmt, target, about, name)
@@ -260,6 +283,52 @@ def export_query(sandbox, sql: str, params: list | None, fmt: str, folder: Path,
                   result.truncated)
 
 
+def export_selection(home: Path, sandbox, about: Release, sql: str, params: list | None, fmt: str) -> Export:
+    """Rows selected from a public release (a filtered table: ``sql`` and ``params`` run in the
+    sandbox), in ``fmt``, named ``<dataset>-release-<n>-filtered``. Kept under the release's exports
+    for a day, so asking again for the same rows costs nothing."""
+    _check_format(fmt)
+    key = hashlib.sha256(json.dumps([sql, [_param_text(p) for p in params or []]]).encode()).hexdigest()[:20]
+    selections = _export_folder(home, about) / "selections"
+    folder = selections / key
+    name = f"{about.stem}-filtered"
+    sidecar = folder / f".{name}.{fmt}.checksum"
+    try:
+        known = json.loads(sidecar.read_text(encoding="utf-8"))
+        target = folder / f"{name}.{fmt}"
+        if known.get("bytes") == target.stat().st_size:
+            return Export(target, fmt, target.name, known["sha256"], known["bytes"], known["rows"], known["truncated"])
+    except (OSError, ValueError, KeyError):
+        pass
+    _prune(selections, keep=folder)
+    selections.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(prefix=f".{key}-{fmt}-", dir=selections))
+    try:
+        made = export_query(sandbox, sql, params, fmt, building, name=name, about=about)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(sidecar, json.dumps({"sha256": made.sha256, "bytes": made.size, "rows": made.rows,
+                                              "truncated": made.truncated}))
+        os.replace(made.path, folder / made.filename)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return Export(folder / made.filename, fmt, made.filename, made.sha256, made.size, made.rows, made.truncated)
+
+
+def _prune(selections: Path, keep: Path) -> None:
+    """Remove selections made more than SELECTION_DAYS ago (a release's own files are kept)."""
+    cutoff = dt.datetime.now().timestamp() - SELECTION_DAYS * 86400
+    for folder in selections.iterdir() if selections.is_dir() else ():
+        try:
+            if folder != keep and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _param_text(value) -> str:
+    return f"{type(value).__name__}:{value.isoformat() if hasattr(value, 'isoformat') else value!r}"
+
+
 # ---------------------------------------------------------------------------------------- writers
 
 
@@ -267,7 +336,7 @@ def csv_bytes(parquet: Path) -> bytes:
     """A Parquet file as UTF-8 CSV with a header row, formulas neutralised (for small files)."""
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / "release.csv"
-        con = _connection()
+        con = _connection(Path(folder))
         try:
             _write_csv(con, f"SELECT * FROM read_parquet({quote_literal(str(parquet))})", target, neutralise=True)
         finally:
@@ -282,8 +351,12 @@ def neutralised(value):
     return value
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(config={"threads": 2, "preserve_insertion_order": True, "memory_limit": "256MB"})
+def _connection(spill: Path) -> duckdb.DuckDBPyConnection:
+    """One thread: DuckDB's parallel COPY reordered the rows of a projected release (measured on
+    1M rows); in one thread the files keep the published order and are reproducible. ``spill``:
+    where DuckDB may put what does not fit in memory."""
+    con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True, "memory_limit": "256MB",
+                                 "temp_directory": str(Path(spill) / ".spill")})
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -291,15 +364,17 @@ def _connection() -> duckdb.DuckDBPyConnection:
 ROW_NUMBER = "file_row_number"
 
 
-def _parquet_source(con, parquet: Path, fmt: str) -> str:
-    """The SELECT reading a release; for XLSX with read_parquet's row numbers (see catalog.xlsx)."""
+def _parquet_source(con, parquet: Path, fmt: str) -> tuple[str, str | None]:
+    """The SELECT reading a release, and the column numbering its rows when it has one: for XLSX,
+    read_parquet's own row numbers (cheaper than a window function, see catalog.xlsx)."""
     plain = f"SELECT * FROM read_parquet({quote_literal(str(parquet))})"
     if fmt != "xlsx" or ROW_NUMBER in {name for name, _ in _columns(con, plain)}:
-        return plain
-    return f"SELECT * FROM read_parquet({quote_literal(str(parquet))}, file_row_number = true)"
+        return plain, None
+    return f"SELECT * FROM read_parquet({quote_literal(str(parquet))}, file_row_number = true)", ROW_NUMBER
 
 
-def _write(con, source: str, fmt: str, target: Path, about: Release | None, stem: str) -> None:
+def _write(con, source: str, fmt: str, target: Path, about: Release | None, stem: str,
+           row_number: str | None = None) -> None:
     if fmt == "csv":
         _write_csv(con, source, target, neutralise=True)
     elif fmt == "parquet":
@@ -307,7 +382,7 @@ def _write(con, source: str, fmt: str, target: Path, about: Release | None, stem
     elif fmt == "json":
         _write_json(con, source, target)
     elif fmt == "xlsx":
-        _write_xlsx(con, source, target)
+        _write_xlsx(con, source, target, row_number)
     else:
         _write_package(con, source, target, about, stem)
 
@@ -360,15 +435,13 @@ def _write_json(con, source: str, target: Path) -> None:
 
 def _check_excel_rows(rows: int) -> None:
     if rows > EXCEL_MAX_ROWS - 1:
-        raise DownloadError(f"this has {rows:,} rows, and an Excel sheet holds at most {EXCEL_MAX_ROWS - 1:,} "
-                            f"rows below its header: download CSV or Parquet instead")
+        raise DownloadError(f"this release has {rows:,} rows, and an Excel sheet holds at most "
+                            f"{EXCEL_MAX_ROWS - 1:,} below its header row: download CSV or Parquet instead")
 
 
-def _write_xlsx(con, source: str, target: Path) -> None:
-    numbered = "file_row_number = true" in source
-    columns = [(name, kind) for name, kind in _columns(con, source) if not (numbered and name == ROW_NUMBER)]
-    xlsx.write_sheet(con, source, columns, target, text=_formula_safe, header=neutralised,
-                     row_number=ROW_NUMBER if numbered else None)
+def _write_xlsx(con, source: str, target: Path, row_number: str | None) -> None:
+    columns = [(name, kind) for name, kind in _columns(con, source) if name != row_number]
+    xlsx.write_sheet(con, source, columns, target, text=_formula_safe, header=neutralised, row_number=row_number)
 
 
 # ---------------------------------------------------------------------------------------- data package
@@ -395,9 +468,10 @@ def package_schema(columns: list[tuple[str, str]], declared: dict | None) -> dic
         else:
             field["name"] = column
             field.setdefault("type", "string")
-            if field["type"] in ("date", "datetime", "time") or field.get("format") in ("any",):
+            if field["type"] in ("date", "datetime", "time"):  # written in ISO 8601, whatever the source's pattern
                 field.pop("format", None)
-            if field["type"] in ("integer", "number", "boolean", "date", "datetime", "time") and field["type"] != derived:
+            typed = ("integer", "number", "boolean", "date", "datetime", "time")
+            if field["type"] in typed and field["type"] != derived:  # the published column says otherwise
                 field = {k: v for k, v in field.items() if k != "constraints"} | {"type": derived}
         fields.append(field)
     schema = {"fields": fields, "missingValues": [""]}

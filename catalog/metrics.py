@@ -14,7 +14,9 @@ has no due date) is listed with the measure and the reason. Nothing is left out 
 Every share comes with its numerator and denominator: in a report each measure ``m`` is the
 keys ``m`` (the value, None when the denominator is 0), ``m_numerator`` and ``m_denominator``.
 ``METRICS`` names and defines every measure; ``WEIGHTS`` are the published weights of the
-combined score. The formulas are the functions below; the methodology page prints them.
+combined score, repeated in every agency object as ``score_weights`` beside ``score`` (0-100),
+``score_weight_applied`` (the weight of the measures that had a value) and ``rank``. The formulas
+are the functions below; the methodology page prints them.
 """
 
 from __future__ import annotations
@@ -266,10 +268,6 @@ def median(values: Sequence[float]) -> float | None:
     return round(float(statistics.median(values)), 1) if values else None
 
 
-def share(numerator: float, denominator: float) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
-
-
 def _days(delta: dt.timedelta) -> float:
     return delta.total_seconds() / 86400
 
@@ -354,17 +352,19 @@ def _fix_days(quarantine: Quarantine, release_times: list[dt.datetime]) -> float
 
 
 @dataclass
-class _Answers:
+class Answers:
+    """Public messages of the window: answered in time, counted, still within their days; days to answer."""
+
     in_time: int = 0
     counted: int = 0
     waiting: int = 0
     days: list[float] = field(default_factory=list)
 
 
-def responsiveness(records: Iterable, at: dt.datetime) -> _Answers:
+def responsiveness(records: Iterable, at: dt.datetime) -> Answers:
     """Answers to public messages asked in the window before ``at``, by the 30-day rule."""
     at = _utc(at)
-    start, found = at - dt.timedelta(days=WINDOW_DAYS), _Answers()
+    start, found = at - dt.timedelta(days=WINDOW_DAYS), Answers()
     for record in records:
         asked = _utc(record.asked_at)
         if not (start < asked <= at):
@@ -422,6 +422,7 @@ def agency_rows(evidence: Evidence, at: dt.datetime, datasets: list[dict] | None
                "excluded_not_public": hidden.get(slug, 0)}
         row.update(_agency_measures(mine, feedback.get(slug, []), at, evidence.feedback is not None))
         row.update(score(row))
+        row["score_weights"] = dict(WEIGHTS)
         rows.append(row)
     return rank(rows)
 

@@ -24,6 +24,7 @@ from catalog.spec import load_declarations
 from catalog.profile import profile_parquet, pseudonymised_columns, withhold
 from catalog.query import QueryResult, Sandbox
 from catalog import calculate, filters, table_view
+from catalog.casting import quote_ident
 from catalog.settings import HomeLayout
 from catalog.store import Store
 
@@ -213,6 +214,33 @@ def sql_tables() -> dict[str, list[tuple[str, str]]]:
 
 def release_file(relative_path: str) -> Path:
     return downloads.release_parquet(home(), relative_path)
+
+
+@st.cache_data(ttl=600, max_entries=200, show_spinner=False)
+def _public_release(dataset_id: str, release: int, file_version: str) -> downloads.Release:
+    return downloads.public_release(home(), dataset_id, release)
+
+
+def public_release(dataset_id: str, release: int) -> downloads.Release:
+    """A public release with what its downloads describe (raises downloads.NotPublished)."""
+    return _public_release(dataset_id, int(release), version())
+
+
+def release_export(about: downloads.Release, fmt: str, build: bool = True) -> downloads.Export | None:
+    """The whole release in ``fmt``; without ``build``, only if it is ready (else None)."""
+    if build:
+        return downloads.export_release(home(), about.dataset_id, fmt, about=about)
+    return downloads.ready_export(home(), about, fmt)
+
+
+def filtered_export(about: downloads.Release, table: str, chosen, sort: table_view.Sort | None,
+                    fmt: str) -> downloads.Export:
+    """The rows of ``table`` that the filters keep, in the table's sort order, in ``fmt``."""
+    pieces = [f"SELECT * FROM {quote_ident(table)}", *filters.where(filters.compile_filters(chosen, columns(table)))]
+    if sort is not None and sort.column in columns(table):
+        pieces.append(f" ORDER BY {quote_ident(sort.column)} {'DESC' if sort.descending else 'ASC'}")
+    sql, params = filters.render(pieces)
+    return downloads.export_selection(home(), sandbox(), about, sql, params, fmt)
 
 
 @st.cache_data(ttl=600, max_entries=200, show_spinner=False)

@@ -9,8 +9,10 @@ opens, then the sidebar's choice, kept for the session.
 from __future__ import annotations
 
 from functools import lru_cache
+from numbers import Integral
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 import yaml
 
@@ -50,15 +52,57 @@ def language() -> str:
 
 
 def translate(key: str, language_code: str, **values) -> str:
-    """The words for ``key`` in ``language_code`` (English when missing), with ``values`` filled in."""
+    """The words for ``key`` in ``language_code`` (English when missing), with ``values`` filled in.
+
+    Whole numbers among ``values`` are written the language's way (12,345 or 12 345).
+    """
     if "count" in values:
-        form = "_one" if values["count"] == 1 else "_other"
+        form = "_one" if _singular(language_code, values["count"]) else "_other"
         if f"{key}{form}" in words(DEFAULT):
             key = f"{key}{form}"
     text = words(language_code).get(key) or words(DEFAULT).get(key)
     if text is None:
         raise KeyError(f"no words for {key!r} in {LOCALES / (DEFAULT + '.yaml')}")
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return text.format(**{name: number(value, language_code) if _whole(value) else value
+                          for name, value in values.items()})
+
+
+def _singular(language_code: str, count) -> bool:
+    """English says "1 dataset", "0 datasets"; French says "0 jeu", "1 jeu", "2 jeux"."""
+    return abs(count) < 2 if language_code == "fr" else count == 1
+
+
+def _whole(value) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def number(value, language_code: str | None = None, decimals: int = 0) -> str:
+    """``value`` with the language's digit grouping and decimal mark: 12,345.6 or 12 345,6."""
+    language_code = language_code or language()
+    text = f"{value:,.{decimals}f}"
+    marks = {",": translate("format.group", language_code), ".": translate("format.decimal", language_code)}
+    return "".join(marks.get(char, char) for char in text)
+
+
+def day(value) -> str:
+    """A day as the reader writes it: "3 Nov 2026", "3 nov. 2026"; the words for never when missing."""
+    if value is None or pd.isna(value):
+        return t("format.never")
+    stamp = pd.Timestamp(value)
+    return t("format.day", day=str(stamp.day), month=_month(stamp.month), year=str(stamp.year))
+
+
+def moment(value) -> str:
+    """A time in UTC as the reader writes it: "3 Nov 2026, 14:05 UTC", "3 nov. 2026 à 14:05 UTC"."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return t("format.moment", day=day(stamp), time=f"{stamp:%H:%M}")
+
+
+def _month(number_of_month: int) -> str:
+    return t("format.months").split()[number_of_month - 1]
 
 
 def t(key: str, **values) -> str:
@@ -67,6 +111,14 @@ def t(key: str, **values) -> str:
 
 
 def language_picker() -> None:
-    """The sidebar's language choice."""
+    """The sidebar's language choice; a choice other than English also goes in the address."""
     language()
-    st.sidebar.selectbox("Language · Langue", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    st.sidebar.selectbox(t("app.language"), list(LANGUAGES), format_func=LANGUAGES.get,
+                         key="lang", on_change=_remember)
+
+
+def _remember() -> None:
+    if st.session_state.get("lang", DEFAULT) == DEFAULT:
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = st.session_state["lang"]

@@ -7,10 +7,12 @@ import re
 import pandas as pd
 import streamlit as st
 
-from catalog.freshness import STATES, freshness_columns, summary
+from catalog.freshness import freshness_columns, summary
+from dashboards.i18n import day, number, t
 
 PAGE_SIZE = 20
-SORTS = {"name": "Name A–Z", "updated": "Recently updated", "overdue": "Most overdue first"}
+SORTS = ("name", "updated", "overdue")
+# Streamlit's badge colours; each label's text passes WCAG AA (4.5:1) on its badge in the light and dark themes
 BADGE_COLOURS = {"on_time": "green", "overdue": "red", "unscheduled": "gray", "unpublished": "orange"}
 
 
@@ -20,7 +22,27 @@ def escaped(text) -> str:
 
 
 def when(value) -> str:
-    return "never" if value is None or pd.isna(value) else f"{pd.Timestamp(value).day} {pd.Timestamp(value):%b %Y}"
+    """A day in the reader's words ("3 Nov 2026"), or theirs for never."""
+    return day(value)
+
+
+def _sort_labels() -> dict[str, str]:
+    return {"name": t("listing.sort_name"), "updated": t("listing.sort_updated"),
+            "overdue": t("listing.sort_overdue")}
+
+
+def _state_labels() -> dict[str, str]:
+    """The states of ``catalog.freshness.STATES`` in the reader's words."""
+    return {"on_time": t("listing.on_time"), "overdue": t("listing.overdue"),
+            "unscheduled": t("listing.unscheduled"), "unpublished": t("listing.unpublished")}
+
+
+def freshness_label(item) -> str:
+    """The badge's words: "On time", "Overdue by 3 days", "No schedule", "Not yet published"."""
+    if item["freshness"] == "overdue":
+        days = int(item["days_overdue"])
+        return t("listing.overdue_by", count=days, days=str(days))  # written as catalog.freshness does, ungrouped
+    return _state_labels()[item["freshness"]]
 
 
 def badge(state: str, label: str) -> str:
@@ -31,18 +53,18 @@ def freshness_summary(frame: pd.DataFrame) -> None:
     """Counts of datasets on time, overdue, with no schedule and not yet published, side by side."""
     counts = summary(frame)
     columns = st.columns(len(counts) + 1)
-    columns[0].metric("Public datasets", f"{len(frame):,}")
+    columns[0].metric(t("listing.public_datasets"), number(len(frame)))
     for column, (state, count) in zip(columns[1:], counts.items()):
-        column.metric(STATES[state], f"{count:,}")
+        column.metric(_state_labels()[state], number(count))
 
 
 def dataset_list(frame: pd.DataFrame, *, show_agency: bool, show_theme: bool) -> None:
     """``frame`` (from ``publishers.datasets`` with ``freshness_columns``), one bordered card per dataset."""
     if frame.empty:
-        st.write("No public dataset yet.")
+        st.write(t("listing.empty"))
         return
     asked = st.query_params.get("sort", "name")
-    sort = st.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="list_sort",
+    sort = st.selectbox(t("common.sort_by"), list(SORTS), format_func=_sort_labels().get, key="list_sort",
                         index=list(SORTS).index(asked) if asked in SORTS else 0, on_change=_first_page)
     if sort == "updated":
         frame = frame.sort_values("published_at", ascending=False, na_position="last", kind="stable")
@@ -66,17 +88,19 @@ def dataset_list(frame: pd.DataFrame, *, show_agency: bool, show_theme: bool) ->
                     if show_theme:
                         st.page_link("views/theme.py", label=escaped(item["theme_label"]),
                                      query_params={"slug": item["theme"]}, icon=":material/category:")
-            st.markdown(f"{badge(item['freshness'], item['freshness_label'])} {item['frequency_label']} · "
-                        f"last published {when(item['published_at'])}"
-                        + (f" · next due {when(item['due'])}" if item["freshness"] == "on_time" else "")
-                        + (f" · was due {when(item['due'])}" if item["freshness"] == "overdue" else ""))
+            st.markdown(f"{badge(item['freshness'], freshness_label(item))} {item['frequency_label']} · "
+                        + t("listing.last_published", when=when(item["published_at"]))
+                        + (" · " + t("listing.next_due", when=when(item["due"])) if item["freshness"] == "on_time"
+                           else "")
+                        + (" · " + t("listing.was_due", when=when(item["due"])) if item["freshness"] == "overdue"
+                           else ""))
     if pages > 1:
         back, where, forward = st.columns([1, 2, 1])
-        if back.button("← Previous", disabled=page <= 1, key="previous"):
+        if back.button(t("common.previous"), disabled=page <= 1, key="previous"):
             st.query_params["page"] = str(page - 1)
             st.rerun()
-        where.caption(f"Page {page} of {pages}")
-        if forward.button("Next →", disabled=page >= pages, key="next"):
+        where.caption(t("common.page_of", page=page, pages=pages))
+        if forward.button(t("common.next"), disabled=page >= pages, key="next"):
             st.query_params["page"] = str(page + 1)
             st.rerun()
 

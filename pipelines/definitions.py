@@ -20,10 +20,14 @@ def build_defs(declarations: Declarations, resource: GovcatResource) -> dg.Defin
     specs = list(declarations.datasets.values())
     schedules = [s for s in (update_schedule(spec) for spec in specs) if s is not None]
     triggers = dg.Definitions(sensors=[*(drop_folder_sensor(spec) for spec in specs), release_embargoed],
-                              schedules=[*schedules, daily_measures], jobs=[transparency_snapshot])
+                              schedules=schedules)
     return dg.Definitions.merge(*per_dataset, triggers, dg.Definitions(resources={"govcat": resource}))
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_defs(load_declarations(settings.datasets_dir()), GovcatResource())
+    """The code location: every dataset's definitions, and the daily snapshot of the transparency
+    measures (catalogue-wide, so not part of ``build_defs``, which ``govcat publish`` also uses)."""
+    catalogue_wide = dg.Definitions(jobs=[transparency_snapshot], schedules=[daily_measures])
+    return dg.Definitions.merge(build_defs(load_declarations(settings.datasets_dir()), GovcatResource()),
+                                catalogue_wide)

@@ -6,12 +6,12 @@ import re
 import pandas as pd
 import streamlit as st
 
-from catalog import downloads
 from catalog.browse import diff_summary
 from dashboards import data
 from dashboards.widgets import profile_panel
 from dashboards.widgets import table_panel
 from dashboards.widgets import feedback_panel
+from dashboards.widgets import download_panel
 
 
 def _escaped(text: str) -> str:
@@ -209,20 +209,7 @@ with tab_reports:
             st.write(latest["reason"])
 
 with tab_download:
-    if releases.empty:
-        st.info("Nothing to download yet.")
-    else:
-        current = current_release
-        path = data.release_file(current["path"])
-        stem = f"{record['id']}-release-{int(current['release'])}"
-        st.caption(f"Release {int(current['release'])}, {int(current['rows']):,} rows. "
-                   f"Parquet SHA-256: `{current['data_sha256']}`")
-        one, two = st.columns(2)
-        one.download_button("Download CSV", data=lambda: downloads.csv_bytes(path), file_name=f"{stem}.csv",
-                            mime="text/csv", on_click="ignore", icon=":material/download:", key="csv")
-        two.download_button("Download Parquet", data=path.read_bytes, file_name=f"{stem}.parquet",
-                            mime="application/vnd.apache.parquet", on_click="ignore", icon=":material/download:",
-                            key="parquet")
+    download_panel.show(record, current_release, pinned=chosen is not None)
 
 with tab_questions:
     feedback_panel.dataset_panel(record)

@@ -47,9 +47,13 @@ still has time and is not counted against the agency.
 """)
 
 st.header("The measures")
+for group in dict.fromkeys(m.group for m in metrics.METRICS):
+    st.subheader(group)
+    st.markdown("\n".join(f"- **{m.label}** (`{m.name}`): {m.formula}." for m in metrics.METRICS if m.group == group))
 table = pd.DataFrame([{"Group": m.group, "Measure": m.label, "JSON key": m.name, "Kind": m.kind, "Formula": m.formula}
                       for m in metrics.METRICS])
-st.dataframe(table, hide_index=True, key="measures")
+with st.expander("The measures as a table"):
+    st.dataframe(table, hide_index=True, key="measures")
 st.caption("In the JSON (`govcat metrics --json`, and the downloads), every share or mean `m` comes with "
            "`m_numerator` and `m_denominator`; `m` is null when the denominator is 0.")
 downloads(table, "transparency-measures", key="measures_dl")

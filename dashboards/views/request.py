@@ -4,23 +4,23 @@ import streamlit as st
 
 from catalog import feedback
 from dashboards import data
+from dashboards.i18n import t
 from dashboards.widgets import feedback_panel
 
-st.title("Request data")
+st.title(t("request.title"))
 
 if not data.published():
-    st.info("Nothing is published yet, so requests cannot be taken. Come back once the catalogue is up.")
+    st.info(t("request.nothing_published"))
     st.stop()
 
-st.write("Cannot find the data you need? Tell the agencies what you are looking for and what you would use it "
-         "for. If you do not know which agency holds it, choose “Don't know”: every agency's stewards see it.")
-st.page_link("views/search.py", label="Search the catalogue first", icon=":material/search:")
+st.write(t("request.intro", dont_know=t("feedback.dont_know")))
+st.page_link("views/search.py", label=t("request.search_first"), icon=":material/search:")
 
 agencies = feedback.agencies(data.home())
 feedback_panel.request_form(agencies)
 
 asked = feedback.requests(data.home())
-st.subheader(f"Requests so far ({len(asked)})")
+st.subheader(t("request.so_far", count=len(asked)))
 if not asked:
-    st.caption("No dataset has been requested yet.")
+    st.caption(t("request.none_yet"))
 feedback_panel.thread(asked, agencies)

@@ -17,7 +17,8 @@ if not data.published():
     st.info("Nothing is published yet, so there is nothing to measure.")
     st.stop()
 
-at = as_of_picker(dt.datetime.now(dt.timezone.utc).date())
+with st.sidebar:
+    at = as_of_picker(dt.datetime.now(dt.timezone.utc).date())
 report = data.transparency(at)
 found = [row for row in report["agencies"] if row["agency"] == slug]
 
@@ -31,7 +32,7 @@ if not found:
     st.stop()
 
 row = found[0]
-st.title(f"{row['agency_name']}: scorecard")
+st.title(f"{escaped(row['agency_name'])}: scorecard")
 with st.container(horizontal=True, gap="small"):
     st.page_link("views/transparency.py", label="All agencies", icon=":material/leaderboard:")
     st.page_link("views/agency.py", label="Its datasets", query_params={"slug": slug},
@@ -52,7 +53,8 @@ if row["score"] is not None:
 
 for group in dict.fromkeys(m.group for m in METRICS):
     st.subheader(group)
-    st.dataframe(scorecard_frame(row, group), hide_index=True, key=f"group_{group}")
+    st.dataframe(scorecard_frame(row, group), hide_index=True, key=f"group_{group}",
+                 column_config={"How": st.column_config.TextColumn(width="large")})
 downloads(row, f"scorecard-{slug}", key="scorecard_dl")
 
 mine = [d for d in report["datasets"] if d["agency"] == slug]

@@ -9,12 +9,29 @@ import streamlit as st
 
 from catalog.search import MAX_QUERY_CHARS, SORTS
 from dashboards import data
+from dashboards.i18n import DEFAULT, language, t
 from dashboards.listing import escaped, when
 
 PAGE_SIZE = 10
-FACETS = {"agency": "Agency", "theme": "Theme", "updated": "Last updated", "format": "Format",
-          "licence": "Licence", "frequency": "Update frequency"}
+FACETS = ("agency", "theme", "updated", "format", "licence", "frequency")
 FOLDED = ("format", "licence", "frequency")          # shown in a closed expander unless one is ticked
+
+
+def _facet_titles() -> dict[str, str]:
+    return {"agency": t("search.facet_agency"), "theme": t("search.facet_theme"),
+            "updated": t("search.facet_updated"), "format": t("search.facet_format"),
+            "licence": t("search.facet_licence"), "frequency": t("search.facet_frequency")}
+
+
+def _updated_labels() -> dict[str, str]:
+    """The "last updated" buckets of ``catalog.search.UPDATED`` in the reader's words."""
+    return {"week": t("search.updated_week"), "month": t("search.updated_month"), "year": t("search.updated_year"),
+            "older": t("search.updated_older"), "never": t("search.updated_never")}
+
+
+def _sort_labels() -> dict[str, str]:
+    return {"relevance": t("search.sort_relevance"), "updated": t("search.sort_updated"),
+            "name": t("search.sort_name")}
 
 
 def _first_page() -> None:
@@ -45,32 +62,34 @@ def _chosen(facet: str, known: set[str]) -> list[str]:
 
 def _release(hit) -> str:
     if pd.isna(hit["release"]):
-        return "not yet published"
-    return f"release {int(hit['release'])} · {int(hit['rows']):,} rows · updated {when(hit['published_at'])}"
+        return t("search.not_yet_published")
+    return t("search.release", release=int(hit["release"]), rows=t("common.rows", count=int(hit["rows"])),
+             updated=when(hit["published_at"]))
 
 
-st.title("Open government data")
+st.title(t("search.title"))
 
 if not data.published():
-    st.info("Nothing is published yet. Run `govcat publish --all` (or `make demo`) and reload this page.")
+    st.info(t("search.nothing_published"))
     st.stop()
 
 everything = data.find("", limit=0)
-st.write(f"{everything.total} datasets from {len(everything.facets['agency'])} public agencies: "
-         "search them, look inside, download them.")
+st.write(t("search.intro", datasets=t("search.datasets", count=everything.total),
+           agencies=t("search.agencies", count=len(everything.facets["agency"]))))
 
 if "q" not in st.session_state:                      # a fresh load: the words come from the URL
     st.session_state["q"] = st.query_params.get("q", "")[:MAX_QUERY_CHARS]
-text = st.text_input("Search datasets", key="q", max_chars=MAX_QUERY_CHARS, on_change=_first_page,
-                     placeholder="e.g. hospital admissions, road collisions, population")
+text = st.text_input(t("search.search_label"), key="q", max_chars=MAX_QUERY_CHARS, on_change=_first_page,
+                     placeholder=t("search.search_placeholder"))
 labels = {facet: {value: label for value, label, _ in everything.facets[facet]} for facet in FACETS}
+labels["updated"] = {value: _updated_labels().get(value, label) for value, label in labels["updated"].items()}
 chosen = {facet: _chosen(facet, set(labels[facet])) for facet in FACETS}
 
 facets_column, results_column = st.columns([1, 2.6], gap="large")
 with results_column:
     asked = st.query_params.get("sort", "relevance")
-    sort = st.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="sort", on_change=_first_page,
-                        index=list(SORTS).index(asked) if asked in SORTS else 0)
+    sort = st.selectbox(t("common.sort_by"), list(SORTS), format_func=_sort_labels().get, key="sort",
+                        on_change=_first_page, index=list(SORTS).index(asked) if asked in SORTS else 0)
 
 try:
     page = max(1, int(st.query_params.get("page", "1")))
@@ -83,12 +102,13 @@ if page > pages:
     page = pages
     result = data.find(text, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, filters=filters, sort=sort)
 
-state = {"q": text, **chosen, "sort": sort if sort != "relevance" else "", "page": str(page) if page > 1 else ""}
+state = {"q": text, **chosen, "sort": sort if sort != "relevance" else "", "page": str(page) if page > 1 else "",
+         "lang": language() if language() != DEFAULT else ""}  # a shared link opens in the same language
 st.query_params.from_dict({k: v for k, v in state.items() if v})
 
 with facets_column:
     boxes = []
-    for facet, title in FACETS.items():
+    for facet, title in _facet_titles().items():
         counts = {value: count for value, _, count in result.facets[facet]}
         shown = [(value, label) for value, label in labels[facet].items()
                  if counts.get(value) or value in chosen[facet]]
@@ -107,16 +127,17 @@ with facets_column:
                 st.checkbox(f"{label} ({counts.get(value, 0)})", value=value in chosen[facet], key=key,
                             on_change=_first_page)
     if filters:
-        st.button("Clear all filters", key="clear", on_click=_clear_filters, args=(boxes,), icon=":material/close:")
+        st.button(t("common.clear_filters"), key="clear", on_click=_clear_filters, args=(boxes,),
+                  icon=":material/close:")
 
 with results_column:
-    found = f"{result.total} dataset{'s' if result.total != 1 else ''}"
-    st.caption(f"{found} found" + (f" for “{text}”" if text else ""))
+    found = t("search.found", count=result.total)
+    st.caption(t("search.found_for", found=found, text=escaped(text)) if text else found)
     if result.suggestion:
-        st.button(f"Did you mean **{escaped(result.suggestion)}**?", key="suggestion", type="tertiary",
+        st.button(t("search.did_you_mean", suggestion=escaped(result.suggestion)), key="suggestion", type="tertiary",
                   on_click=_use_suggestion, args=(result.suggestion,), icon=":material/spellcheck:")
     if result.total == 0:
-        st.write("No dataset matches. Try fewer or other words, or clear the filters.")
+        st.write(t("search.no_match"))
     for _, hit in result.hits.iterrows():
         with st.container(border=True):
             st.page_link("views/dataset.py", label=f"**{escaped(hit['title'])}**", query_params={"id": hit["id"]},
@@ -126,16 +147,16 @@ with results_column:
                              icon=":material/account_balance:")
                 st.page_link("views/theme.py", label=escaped(hit["theme_label"]), query_params={"slug": hit["theme"]},
                              icon=":material/category:")
-            held = " · latest delivery held back" if hit["status"] == "quarantined" else ""
+            held = " · " + t("search.held_back") if hit["status"] == "quarantined" else ""
             st.caption(f"{hit['frequency_label']} · {hit['source_format'].upper()} · {_release(hit)}{held}")
             description = hit["description"]
             st.write(description if len(description) <= 280 else description[:277].rsplit(" ", 1)[0] + "…")
     if pages > 1:
         back, where, forward = st.columns([1, 2, 1])
-        if back.button("← Previous", disabled=page <= 1, key="previous"):
+        if back.button(t("common.previous"), disabled=page <= 1, key="previous"):
             st.query_params["page"] = str(page - 1)
             st.rerun()
-        where.caption(f"Page {page} of {pages}")
-        if forward.button("Next →", disabled=page >= pages, key="next"):
+        where.caption(t("common.page_of", page=page, pages=pages))
+        if forward.button(t("common.next"), disabled=page >= pages, key="next"):
             st.query_params["page"] = str(page + 1)
             st.rerun()

@@ -8,6 +8,7 @@ from catalog.errors import QueryError
 from catalog.query import MAX_SQL_CHARS, ROW_LIMIT, TIME_LIMIT_SECONDS
 from catalog.spreadsheet_safety import safe_csv
 from dashboards import data
+from dashboards.i18n import number as digits, t
 
 NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT")
 NOT_A_GROUP = re.compile(r"(^|_)(id|number|code|email|name|description)$|^(description|street|address)", re.I)
@@ -56,28 +57,28 @@ def _examples(tables: dict, releases: dict[str, list[int]]) -> list[tuple[str, s
     examples = []
     table, found = pick(lambda columns: next((c for c, kind in columns if kind in ("DATE", "TIMESTAMP")), None))
     if table:
-        examples.append((f"Rows per year in {table}",
+        examples.append((t("sql.example_per_year", table=table),
                          f"SELECT year({_name(found)}) AS year, count(*) AS rows\nFROM {_name(table)}\n"
                          f"GROUP BY year\nORDER BY year"))
     table, found = pick(group_and_number)
     if table:
         group, number = map(_name, found)
-        examples.append((f"Totals of {found[1]} by {found[0]}",
+        examples.append((t("sql.example_totals", number=found[1], group=found[0]),
                          f"SELECT {group}, count(*) AS rows, round(sum({number}), 2) AS total\nFROM {_name(table)}\n"
                          f"GROUP BY {group}\nORDER BY total DESC"))
     table, _ = pick(lambda columns: True)
     if table:
-        examples.insert(0, (f"The first rows of {table}", f"SELECT *\nFROM {_name(table)}\nLIMIT 20"))
+        examples.insert(0, (t("sql.example_first_rows", table=table), f"SELECT *\nFROM {_name(table)}\nLIMIT 20"))
     if current:
         table = max(current, key=lambda t: (len(releases[t]), t not in used))
         numbers = releases[table]
         if len(numbers) > 1:
-            examples.append((f"Release {numbers[0]} of {table} beside the current one",
+            examples.append((t("sql.example_beside", release=numbers[0], table=table),
                              f"SELECT 'release {numbers[0]}' AS version, count(*) AS rows "
                              f"FROM {_name(f'{table}@{numbers[0]}')}\nUNION ALL\n"
                              f"SELECT 'current (release {numbers[-1]})', count(*) FROM {_name(table)}"))
         elif numbers:
-            examples.append((f"Cite release {numbers[-1]} of {table}",
+            examples.append((t("sql.example_cite", release=numbers[-1], table=table),
                              f"SELECT count(*) AS rows\nFROM {_name(f'{table}@{numbers[-1]}')}"))
     return examples
 
@@ -106,19 +107,14 @@ def _shown(frame):
 
 
 def _took(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    return f"{digits(seconds * 1000)} ms" if seconds < 1 else f"{digits(seconds, decimals=2)} s"
 
 
-st.title("SQL console")
-st.write(f"Ask the published data a question in SQL (DuckDB's dialect). Each public dataset is a table named by "
-         f"its id, holding its current release; release N of it stays readable as the table \"<id>@N\", so a "
-         f"result can be cited and reproduced. One SELECT at a time, read-only, at most {ROW_LIMIT:,} rows "
-         f"shown and {TIME_LIMIT_SECONDS:g} seconds per query. The address of the page holds the query: "
-         f"share it and the same query runs again.")
+st.title(t("sql.title"))
+st.write(t("sql.intro", rows=ROW_LIMIT, seconds=f"{TIME_LIMIT_SECONDS:g}".replace(".", t("format.decimal"))))
 
 if not data.published():
-    st.info("Nothing is published yet, so there is nothing to query. Run `govcat publish --all` "
-            "(or `make demo`) and reload this page.")
+    st.info(t("sql.nothing_published"))
     st.stop()
 
 tables = data.sql_tables()
@@ -129,11 +125,11 @@ editor, helpers = st.columns([2.2, 1], gap="large")
 with editor:
     if "sql" not in st.session_state:  # a fresh load: the editor starts with the query in the address
         st.session_state["sql"] = asked
-    st.text_area("One SELECT statement", key="sql", height=180, max_chars=MAX_SQL_CHARS,
+    st.text_area(t("sql.editor"), key="sql", height=180, max_chars=MAX_SQL_CHARS,
                  placeholder="SELECT * FROM world_gdp WHERE \"Year\" = 2020 ORDER BY \"Value\" DESC")
-    st.button("Run", key="run", type="primary", icon=":material/play_arrow:", on_click=_run)
+    st.button(t("sql.run"), key="run", type="primary", icon=":material/play_arrow:", on_click=_run)
 with helpers:
-    st.markdown("**Examples** (on the tables published now)")
+    st.markdown(t("sql.examples"))
     for number, (label, sql) in enumerate(_examples(tables, releases)):
         st.button(label, key=f"example:{number}", on_click=_use, args=(sql,), help=sql,
                   icon=":material/lightbulb:", width="stretch", wrap=True)
@@ -142,29 +138,28 @@ if asked.strip():
     try:
         result = data.run_sql(asked)
     except QueryError as refused:
-        st.error(f"The query did not run: {_escaped(refused)}", icon=":material/block:")
+        st.error(t("sql.refused", reason=_escaped(refused)), icon=":material/block:")
     else:
         frame = result.to_pandas()
-        shown = (f"Showing the first {ROW_LIMIT:,} rows: the query returns more. Filter or aggregate, or use "
-                 f"LIMIT and OFFSET, to see the rest" if result.truncated
-                 else f"{len(frame):,} row{'s' if len(frame) != 1 else ''}")
-        st.caption(f"{shown} · the query took {_took(result.seconds)}")
+        shown = t("sql.truncated", rows=ROW_LIMIT) if result.truncated else t("common.rows", count=len(frame))
+        st.caption(t("sql.took", shown=shown, took=_took(result.seconds)))
         st.dataframe(_shown(frame), hide_index=True, key="result")
-        st.download_button("Download CSV", data=lambda: safe_csv(frame), file_name="query.csv", mime="text/csv",
-                           on_click="ignore", icon=":material/download:", key="csv")
+        st.download_button(t("common.download_csv"), data=lambda: safe_csv(frame), file_name="query.csv",
+                           mime="text/csv", on_click="ignore", icon=":material/download:", key="csv")
 
-st.subheader("Tables you can query")
+st.subheader(t("sql.tables"))
 if not releases:
-    st.write("No public dataset has a published release yet.")
+    st.write(t("sql.no_tables"))
 hits = data.find("", limit=1000).hits
 titles = dict(zip(hits["id"], hits["title"])) if not hits.empty else {}
 for dataset_id, numbers in releases.items():
     title = titles.get(dataset_id, "")
     with st.expander(f"{dataset_id}" + (f": {title}" if title else ""), icon=":material/table:"):
         names = ", ".join(f"\"{dataset_id}@{n}\"" for n in numbers)
-        st.caption(f"\"{dataset_id}\" is release {numbers[-1]}, the current one. Every release by number: {names}."
-                   if numbers else f"\"{dataset_id}\" is its current release.")
+        st.caption(t("sql.releases", table=dataset_id, release=numbers[-1], names=names) if numbers
+                   else t("sql.current_only", table=dataset_id))
         st.dataframe({"column": [c for c, _ in tables[dataset_id]], "type": [k for _, k in tables[dataset_id]]},
-                     hide_index=True, key=f"columns:{dataset_id}")
-        st.page_link("views/dataset.py", label="About this dataset", query_params={"id": dataset_id},
+                     hide_index=True, key=f"columns:{dataset_id}",
+                     column_config={"column": t("sql.column"), "type": t("sql.type")})
+        st.page_link("views/dataset.py", label=t("sql.about"), query_params={"id": dataset_id},
                      icon=":material/info:")

@@ -20,6 +20,7 @@ from catalog.pending import Held
 from catalog.spec import Declarations, load_declarations
 from catalog.store import Outcome
 from dashboards import steward_actions as actions
+from dashboards.i18n import moment, t
 from dashboards.widgets import feedback_answers
 
 TOKEN = "steward_token"
@@ -30,10 +31,6 @@ def _escaped(text) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+|~!$-])", r"\\\1", str(text))
 
 
-def _when(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%d %b %Y, %H:%M UTC")
-
-
 def _signed_in(home) -> Steward | None:
     token = st.session_state.get(TOKEN)
     if not token:
@@ -41,19 +38,19 @@ def _signed_in(home) -> Steward | None:
     steward = accounts.session_steward(home, token)
     if steward is None:
         del st.session_state[TOKEN]
-        st.info("Your session has ended; sign in again.")
+        st.info(t("steward.session_ended"))
     return steward
 
 
 def _sign_in_form(home) -> None:
     with st.form("sign_in", clear_on_submit=True):
-        user = st.text_input("User name")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Sign in", icon=":material/login:")
+        user = st.text_input(t("steward.user"), autocomplete="username")
+        password = st.text_input(t("steward.password"), type="password", autocomplete="current-password")
+        submitted = st.form_submit_button(t("steward.sign_in"), icon=":material/login:")
     if submitted:
         result = accounts.authenticate(home, user.strip(), password)
         if not result.ok:
-            st.error(f"Not signed in: {_escaped(result.reason)}.")
+            st.error(t("steward.not_signed_in", reason=_escaped(result.reason)))
             return
         st.session_state[TOKEN] = accounts.open_session(home, result.steward)
         st.rerun()
@@ -61,14 +58,14 @@ def _sign_in_form(home) -> None:
 
 def _show_outcome(home, outcome: Outcome | Held) -> None:
     if isinstance(outcome, Held):
-        st.info(f"{_escaped(outcome.dataset)} is {_escaped(outcome.describe())}; it is not public until then.")
+        st.info(t("steward.held", dataset=_escaped(outcome.dataset), state=_escaped(outcome.describe())))
     elif outcome.status == "published":
-        st.success(f"Published release {outcome.release} of {_escaped(outcome.dataset_id)} "
-                   f"({outcome.rows:,} rows).")
+        st.success(t("steward.published", release=outcome.release, dataset=_escaped(outcome.dataset_id),
+                     rows=t("common.rows", count=outcome.rows)))
     elif outcome.status == "unchanged":
-        st.info(f"Nothing new to publish: {_escaped(outcome.describe())}.")
+        st.info(t("steward.unchanged", state=_escaped(outcome.describe())))
     else:
-        st.error(f"Not published: {_escaped(outcome.reason)}")
+        st.error(t("steward.not_published", reason=_escaped(outcome.reason)))
         _show_report(actions.quarantine_report(home, outcome.dataset_id))
 
 
@@ -76,14 +73,17 @@ def _show_report(report: dict | None) -> None:
     """The errors by field and rule, with hints; never the offending values."""
     groups = (report or {}).get("groups") or []
     if report and report.get("truncated"):
-        st.warning(f"Validation stopped at its cap of {report.get('error_count')} errors; there may be more.")
+        st.warning(t("steward.capped", errors=report.get("error_count")))
     if not groups:
         return
     summary = pd.DataFrame(groups)
     summary["rows"] = summary["rows"].map(lambda rows: ", ".join(str(r) for r in rows))
     st.dataframe(summary[["field", "type", "rule", "count", "rows", "hint"]], hide_index=True,
-                 key="upload_errors", column_config={"rows": "first rows", "hint": "how to fix"})
-    st.caption("The offending values are in the steward's report under the govcat home, not shown here.")
+                 key="upload_errors", column_config={
+                     "field": t("steward.error_field"), "type": t("steward.error_type"),
+                     "rule": t("steward.error_rule"), "count": t("steward.error_count"),
+                     "rows": t("steward.error_rows"), "hint": t("steward.error_hint")})
+    st.caption(t("steward.values_not_shown"))
 
 
 def _embargo(day: dt.date | None, at: dt.time | None) -> dt.datetime | None:
@@ -95,31 +95,31 @@ def _embargo(day: dt.date | None, at: dt.time | None) -> dt.datetime | None:
 def _upload_section(home, declarations: Declarations, steward: Steward) -> None:
     own = actions.own_datasets(declarations, steward)
     if not own:
-        st.info("Your agency declares no datasets yet.")
+        st.info(t("steward.no_datasets"))
         return
     titles = {spec.id: spec.title for spec in own}
     with st.form("upload"):
-        dataset_id = st.selectbox("Dataset", list(titles), format_func=lambda i: f"{titles[i]} ({i})",
+        dataset_id = st.selectbox(t("steward.dataset"), list(titles), format_func=lambda i: f"{titles[i]} ({i})",
                                   key="upload_dataset")
-        uploaded = st.file_uploader("File", type=list(actions.UPLOAD_TYPES),
+        uploaded = st.file_uploader(t("steward.file"), type=list(actions.UPLOAD_TYPES),
                                     max_upload_size=actions.MAX_UPLOAD_BYTES // 1024 ** 2)
-        note = st.text_area("Release note (required): what this release changes", key="upload_note")
-        st.caption("Optional embargo: the release is held until this date and time (UTC).")
+        note = st.text_area(t("steward.note"), key="upload_note")
+        st.caption(t("steward.embargo_help"))
         left, right = st.columns(2)
-        day = left.date_input("Embargo date", value=None, key="embargo_day")
-        at = right.time_input("Embargo time (UTC)", value=None, key="embargo_time")
-        submitted = st.form_submit_button("Upload and publish", icon=":material/upload:")
+        day = left.date_input(t("steward.embargo_day"), value=None, key="embargo_day")
+        at = right.time_input(t("steward.embargo_time"), value=None, key="embargo_time")
+        submitted = st.form_submit_button(t("steward.upload"), icon=":material/upload:")
     if not submitted:
         return
     if uploaded is None:
-        st.error("Choose a file to upload.")
+        st.error(t("steward.choose_file"))
         return
     try:
-        with st.spinner("Checking the file…"):
+        with st.spinner(t("steward.checking")):
             outcome = actions.upload(declarations, home, steward, dataset_id, uploaded.name, uploaded.getvalue(),
                                      note, _embargo(day, at))
     except CatalogError as exc:
-        st.error(f"Not uploaded: {_escaped(exc)}")
+        st.error(t("steward.not_uploaded", reason=_escaped(exc)))
         return
     _show_outcome(home, outcome)
 
@@ -127,37 +127,38 @@ def _upload_section(home, declarations: Declarations, steward: Steward) -> None:
 def _approval_section(home, declarations: Declarations, steward: Steward) -> None:
     waiting = actions.awaiting(home, steward)
     if not waiting:
-        st.info("No release of your agency is held.")
+        st.info(t("steward.none_held"))
         return
     for release in waiting:
         with st.container(border=True):
             st.markdown(f"**{_escaped(release.dataset)}** · {_escaped(release.delivery)}  \n"
-                        f"Uploaded by {_escaped(release.uploaded_by)} on {_when(release.received_at)}; "
-                        f"{_escaped(release.describe())}  \nNote: {_escaped(release.note)}")
+                        + t("steward.uploaded_by", user=_escaped(release.uploaded_by),
+                            at=moment(release.received_at), state=_escaped(release.describe()))
+                        + "  \n" + t("steward.release_note", note=_escaped(release.note)))
             key = f"{release.dataset}:{release.run_id}"
             if release.uploaded_by == steward.user:
                 if release.awaiting_approval:
-                    st.caption("You uploaded this release; a second steward approves it.")
-                if st.button("Withdraw", key=f"withdraw:{key}", icon=":material/undo:"):
+                    st.caption(t("steward.second_steward"))
+                if st.button(t("steward.withdraw"), key=f"withdraw:{key}", icon=":material/undo:"):
                     try:
                         pending.reject(home, release.dataset, release.run_id, steward, "withdrawn by the uploader")
-                        st.success(f"Withdrawn; {_escaped(release.delivery)} will not be published.")
+                        st.success(t("steward.withdrawn", delivery=_escaped(release.delivery)))
                     except CatalogError as exc:
                         st.error(_escaped(exc))
                 continue
             if not steward.approver:
                 continue
-            reason = st.text_input("Reason, if you reject it", key=f"reason:{key}")
+            reason = st.text_input(t("steward.reason"), key=f"reason:{key}")
             left, right = st.columns(2)
-            approve = release.awaiting_approval and left.button("Approve", key=f"approve:{key}",
+            approve = release.awaiting_approval and left.button(t("steward.approve"), key=f"approve:{key}",
                                                                 icon=":material/check:")
-            reject = right.button("Reject", key=f"reject:{key}", icon=":material/close:")
+            reject = right.button(t("steward.reject"), key=f"reject:{key}", icon=":material/close:")
             try:
                 if approve:
                     _show_outcome(home, pending.approve(declarations, home, release.dataset, release.run_id, steward))
                 elif reject:
                     pending.reject(home, release.dataset, release.run_id, steward, reason)
-                    st.success(f"Rejected; {_escaped(release.delivery)} will not be published.")
+                    st.success(t("steward.rejected", delivery=_escaped(release.delivery)))
             except CatalogError as exc:
                 st.error(_escaped(exc))
 
@@ -165,17 +166,18 @@ def _approval_section(home, declarations: Declarations, steward: Steward) -> Non
 def _shared_section(home, declarations: Declarations, steward: Steward) -> None:
     shared = actions.shared_restricted(home, declarations, steward)
     if not shared:
-        st.info("No restricted dataset is shared with your agency.")
+        st.info(t("steward.none_shared"))
         return
     token = st.session_state.get(TOKEN)
     for spec in shared:
         with st.container(border=True):
-            st.markdown(f"**{_escaped(spec.title)}** (`{spec.id}`, from {_escaped(spec.agency)})  \n"
-                        f"Legal basis: {_escaped(spec.sharing.legal_basis if spec.sharing else '')}")
-            st.caption("Every preview and download is recorded in the audit log.")
+            st.markdown(f"**{_escaped(spec.title)}** "
+                        + t("steward.shared_from", id=spec.id, agency=_escaped(spec.agency)) + "  \n"
+                        + t("steward.legal_basis", basis=_escaped(spec.sharing.legal_basis if spec.sharing else "")))
+            st.caption(t("steward.recorded"))
             left, right = st.columns(2)
-            preview = left.button("Preview the first rows", key=f"preview:{spec.id}", icon=":material/visibility:")
-            right.download_button("Download CSV", data=lambda dataset_id=spec.id: _restricted_csv(home, token,
+            preview = left.button(t("steward.preview"), key=f"preview:{spec.id}", icon=":material/visibility:")
+            right.download_button(t("common.download_csv"), data=lambda dataset_id=spec.id: _restricted_csv(home, token,
                                                                                                   dataset_id),
                                   file_name=f"{spec.id}.csv", mime="text/csv", on_click="ignore",
                                   icon=":material/download:", key=f"download:{spec.id}")
@@ -198,26 +200,29 @@ def _restricted_csv(home, token: str, dataset_id: str) -> bytes:
 def _audit_section(home, declarations: Declarations, steward: Steward) -> None:
     trail = actions.audit_trail(home, declarations, steward)
     if not trail:
-        st.info("Nothing recorded yet.")
+        st.info(t("steward.nothing_recorded"))
         return
     table = pd.DataFrame([e.as_row() for e in trail]).drop(columns=["chain"])
-    st.dataframe(table, hide_index=True, key="audit")
-    st.download_button("Download the audit log (CSV)", data=audit.to_csv(trail[::-1]),
+    st.dataframe(table, hide_index=True, key="audit", column_config={
+        "time": t("steward.audit_time"), "actor": t("steward.audit_actor"), "action": t("steward.audit_action"),
+        "target": t("steward.audit_target"), "checksum": t("steward.audit_checksum"),
+        "detail": t("steward.audit_detail")})
+    st.download_button(t("steward.audit_csv"), data=audit.to_csv(trail[::-1]),
                        file_name=f"audit-{steward.agency}.csv", mime="text/csv", on_click="ignore",
                        icon=":material/download:", key="audit_csv")
 
 
 def _page(home) -> None:
-    st.title("Stewards")
+    st.title(t("steward.title"))
     steward = _signed_in(home)
     if steward is None:
-        st.write("Stewards of each agency sign in here to publish releases and read data shared with them.")
+        st.write(t("steward.intro"))
         _sign_in_form(home)
         return
-    role = "approver" if steward.approver else "steward"
-    st.caption(f"Signed in as **{_escaped(steward.name)}** ({_escaped(steward.user)}), "
-               f"{role} of {_escaped(steward.agency)}")
-    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+    role = t("steward.role_approver") if steward.approver else t("steward.role_steward")
+    st.caption(t("steward.signed_in", name=_escaped(steward.name), user=_escaped(steward.user), role=role,
+                 agency=_escaped(steward.agency)))
+    if st.button(t("steward.sign_out"), icon=":material/logout:", key="sign_out"):
         accounts.close_session(home, st.session_state.pop(TOKEN))
         st.rerun()
     declarations = load_declarations(settings.datasets_dir())
@@ -226,11 +231,16 @@ def _page(home) -> None:
             if declarations.datasets[outcome.dataset_id].agency == steward.agency:
                 _show_outcome(home, outcome)
     except CatalogError as exc:
-        st.error(f"A held release could not be published: {_escaped(exc)}")
+        st.error(t("steward.held_not_published", reason=_escaped(exc)))
     datasets, upload, approvals, shared, questions, log = st.tabs(
-        ["Datasets", "Upload", "Held releases", "Shared with us", "Questions", "Audit log"])
+        [t("steward.tab_datasets"), t("steward.tab_upload"), t("steward.tab_held"), t("steward.tab_shared"),
+         t("steward.tab_questions"), t("steward.tab_audit")])
     with datasets:
-        st.dataframe(actions.dataset_status(home, declarations, steward), hide_index=True, key="datasets")
+        st.dataframe(actions.dataset_status(home, declarations, steward), hide_index=True, key="datasets",
+                     column_config={"dataset": t("steward.status_dataset"), "title": t("steward.status_title"),
+                                    "access": t("steward.status_access"), "status": t("steward.status_status"),
+                                    "release": t("steward.status_release"), "rows": t("steward.status_rows"),
+                                    "held": t("steward.status_held")})
     with upload:
         _upload_section(home, declarations, steward)
     with approvals:

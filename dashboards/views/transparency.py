@@ -25,7 +25,8 @@ if not data.published():
     st.info("Nothing is published yet, so there is nothing to measure.")
     st.stop()
 
-at = as_of_picker(dt.datetime.now(dt.timezone.utc).date())
+with st.columns([1, 3])[0]:
+    at = as_of_picker(dt.datetime.now(dt.timezone.utc).date())
 report = data.transparency(at)
 agencies = report["agencies"]
 names = {row["agency"]: row["agency_name"] for row in agencies}

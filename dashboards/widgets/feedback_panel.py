@@ -10,28 +10,17 @@ from __future__ import annotations
 import re
 import secrets
 
-import pandas as pd
 import streamlit as st
 
 from catalog import feedback
 from catalog.errors import CatalogError
 from catalog.feedback import FeedbackRefused, Message
 from dashboards import data
+from dashboards.i18n import moment, t
 
 SESSION = "feedback_session"
 DONT_KNOW = ""
-LABELS = {"question": "Question", "problem": "Problem reported", "request": "Request"}
 FIELDS = ("text", "name", "email", "trap")
-
-PRIVACY_NOTICE = (
-    "**Privacy.** We keep what you write, the time you sent it and, if you give them, a name and an email "
-    "address. The name is shown with your message. The email address is only for a reply: it is never shown "
-    "publicly, and only the agency's stewards can read it. Messages and the stewards' answers are published "
-    "here. A message that contains personal data (an email address or phone number in the text, a national "
-    "identity, NHS, bank or card number, or a postcode with a house number) is kept private: it is stored and "
-    "the stewards read it, but the public sees only that it was held back. To stop floods of spam we also keep, "
-    "for ten minutes, an anonymous token of your browser session with the times it sent something."
-)
 
 
 def _escaped(text: str) -> str:
@@ -39,8 +28,9 @@ def _escaped(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()<>#+|~!$-])", r"\\\1", str(text)).replace("\n", "  \n")
 
 
-def _when(moment) -> str:
-    return pd.Timestamp(moment).tz_convert("UTC").strftime("%d %b %Y, %H:%M UTC")
+def _kind_labels() -> dict[str, str]:
+    return {"question": t("feedback.kind_question"), "problem": t("feedback.kind_problem"),
+            "request": t("feedback.kind_request")}
 
 
 def session_token() -> str:
@@ -49,45 +39,44 @@ def session_token() -> str:
 
 
 def privacy_notice() -> None:
-    st.info(PRIVACY_NOTICE, icon=":material/shield_person:")
+    st.info(t("feedback.privacy"), icon=":material/shield_person:")
 
 
 def thread(messages: list[Message], agency_names: dict[str, str]) -> None:
     """Messages in their public view, each with its answers; ``agency_names`` by slug."""
     for message in messages:
         with st.container(border=True):
-            heading = f"**{LABELS[message.kind]}** · {_when(message.asked_at)}"
+            heading = f"**{_kind_labels()[message.kind]}** · {moment(message.asked_at)}"
             if message.kind == "request":
-                heading += " · for " + (_escaped(agency_names.get(message.agency, message.agency))
-                                        if message.agency else "an agency not known to the sender")
+                heading += " · " + (t("feedback.for_agency", agency=_escaped(agency_names.get(message.agency,
+                                                                                               message.agency)))
+                                    if message.agency else t("feedback.for_unknown_agency"))
             if message.public:
-                heading += f" · from {_escaped(message.name)}" if message.name else ""
+                heading += " · " + t("feedback.from", name=_escaped(message.name)) if message.name else ""
                 st.markdown(heading)
                 st.markdown(_escaped(message.text))
             else:
                 st.markdown(heading)
-                st.markdown(f"*{feedback.HELD_BACK}*")
+                st.markdown(f"*{t('feedback.held_back')}*")
             for answer in message.answers:
-                said = _escaped(answer.text) if answer.public else f"*{feedback.HELD_BACK}*"
+                said = _escaped(answer.text) if answer.public else f"*{t('feedback.held_back')}*"
                 agency = agency_names.get(answer.agency, answer.agency)
-                st.markdown(f"↳ **Answer** from {_escaped(answer.by_name)} ({_escaped(agency)}) · "
-                            f"{_when(answer.at)}  \n{said}")
+                st.markdown("↳ " + t("feedback.answer_from", name=_escaped(answer.by_name), agency=_escaped(agency),
+                                     at=moment(answer.at)) + f"  \n{said}")
             if not message.answers:
-                st.caption("Not answered yet.")
+                st.caption(t("feedback.not_answered"))
 
 
 def _form_fields(prefix: str) -> None:
     """The fields every form shares: the text, an optional name and email, and the honeypot."""
-    st.text_area("Your message", key=f"{prefix}_text", max_chars=feedback.MAX_TEXT, height=120,
-                 placeholder="Write it in a few sentences. Please leave out personal details.")
+    st.text_area(t("feedback.message"), key=f"{prefix}_text", max_chars=feedback.MAX_TEXT, height=120,
+                 placeholder=t("feedback.message_placeholder"))
     left, right = st.columns(2)
-    left.text_input("Your name (optional, shown with the message)", key=f"{prefix}_name",
-                    max_chars=feedback.MAX_NAME)
-    right.text_input("Email for a reply (optional, never shown)", key=f"{prefix}_email",
-                     max_chars=feedback.MAX_EMAIL)
+    left.text_input(t("feedback.name"), key=f"{prefix}_name", max_chars=feedback.MAX_NAME)
+    right.text_input(t("feedback.email"), key=f"{prefix}_email", max_chars=feedback.MAX_EMAIL)
     # A field people never see and programs fill in: a message that has it filled is spam.
     st.markdown(f"<style>.st-key-{prefix}_trap {{display: none}}</style>", unsafe_allow_html=True)
-    st.text_input("Leave this field empty", key=f"{prefix}_trap", autocomplete="off")
+    st.text_input(t("feedback.trap"), key=f"{prefix}_trap", autocomplete="off")
 
 
 def _send(prefix: str, kind_key: str | None, kind: str | None, dataset_id: str | None, agency_key: str | None) -> None:
@@ -103,16 +92,14 @@ def _send(prefix: str, kind_key: str | None, kind: str | None, dataset_id: str |
         state[f"{prefix}_notice"] = ("error", str(exc))
         return
     except (CatalogError, OSError):
-        state[f"{prefix}_notice"] = ("error", "Not sent: the message could not be stored just now; try again later.")
+        state[f"{prefix}_notice"] = ("error", t("feedback.not_stored"))
         return
     for name in FIELDS:
         state[f"{prefix}_{name}"] = ""
     if message.public:
-        told = ("Thank you: your message is published below, and the agency's stewards have it. "
-                "Their answer will appear under it.")
+        told = t("feedback.thanks_published")
     else:
-        told = (f"Thank you: the agency's stewards have your message. It contains {message.held_reason}, so it is "
-                "kept private: others see only that a message was held back.")
+        told = t("feedback.thanks_held", reason=message.held_reason)
     state[f"{prefix}_notice"] = ("success", told)
 
 
@@ -126,22 +113,22 @@ def _notice(prefix: str) -> None:
 def dataset_panel(record: dict) -> None:
     """Questions and problem reports about a public dataset, and the form to send one."""
     prefix = "fb"
-    st.write("Ask the publisher about this dataset, or tell them about a problem in it. "
-             "Messages and answers are public.")
+    st.write(t("feedback.dataset_intro"))
     with st.form(f"{prefix}_form"):
-        st.radio("What is it?", list(LABELS)[:2], key=f"{prefix}_kind", horizontal=True,
-                 format_func=lambda kind: {"question": "A question", "problem": "A problem with the data"}[kind])
+        choices = {"question": t("feedback.choice_question"), "problem": t("feedback.choice_problem")}
+        st.radio(t("feedback.what_is_it"), list(choices), key=f"{prefix}_kind", horizontal=True,
+                 format_func=choices.get)
         _form_fields(prefix)
-        st.form_submit_button("Send", icon=":material/send:", on_click=_send,
+        st.form_submit_button(t("feedback.send"), icon=":material/send:", on_click=_send,
                               args=(prefix, f"{prefix}_kind", None, record["id"], None))
     _notice(prefix)
     privacy_notice()
     messages = feedback.for_dataset(data.home(), record["id"])
-    st.subheader(f"Questions and problems ({len(messages)})")
+    st.subheader(t("feedback.questions_and_problems", count=len(messages)))
     if not messages:
-        st.caption("Nothing asked yet.")
+        st.caption(t("feedback.nothing_asked"))
     thread(messages, {record["agency"]: record["agency_name"]})
-    st.page_link("views/request.py", label="Looking for data that is not in the catalogue? Request it",
+    st.page_link("views/request.py", label=t("feedback.request_link"),
                  icon=":material/add_comment:")
 
 
@@ -150,10 +137,10 @@ def request_form(names: dict[str, str]) -> None:
     name) or for whoever holds it."""
     prefix = "rq"
     with st.form(f"{prefix}_form"):
-        st.selectbox("Which agency would hold it?", [DONT_KNOW, *names], key=f"{prefix}_agency",
-                     format_func=lambda slug: names.get(slug, "Don't know"))
+        st.selectbox(t("feedback.which_agency"), [DONT_KNOW, *names], key=f"{prefix}_agency",
+                     format_func=lambda slug: names.get(slug, t("feedback.dont_know")))
         _form_fields(prefix)
-        st.form_submit_button("Send the request", icon=":material/send:", on_click=_send,
+        st.form_submit_button(t("feedback.send_request"), icon=":material/send:", on_click=_send,
                               args=(prefix, None, "request", None, f"{prefix}_agency"))
     _notice(prefix)
     privacy_notice()

@@ -64,8 +64,8 @@ def scorecard_frame(row: dict, group: str) -> pd.DataFrame:
             continue
         ratio = metric.kind in ("share", "mean")
         lines.append({"Measure": metric.label, "Value": measure_text(row, metric.name),
-                      "Numerator": row.get(f"{metric.name}_numerator") if ratio else None,
-                      "Denominator": row.get(f"{metric.name}_denominator") if ratio else None,
+                      "Numerator": f"{row.get(f'{metric.name}_numerator')}" if ratio else "",
+                      "Denominator": f"{row.get(f'{metric.name}_denominator')}" if ratio else "",
                       "Key": metric.name, "How": metric.formula})
     return pd.DataFrame(lines)
 
@@ -145,11 +145,11 @@ def trend_section(snapshots: list[dict], *, agency: str | None, key: str) -> Non
 
 def downloads(data: pd.DataFrame | list | dict, stem: str, *, key: str) -> None:
     """Two buttons: the data as CSV and as JSON."""
-    left, right = st.columns(2)
-    left.download_button("Download CSV", data=csv_text(data), file_name=f"{stem}.csv", mime="text/csv",
-                         key=f"{key}_csv", icon=":material/download:")
-    right.download_button("Download JSON", data=json_text(data), file_name=f"{stem}.json",
-                          mime="application/json", key=f"{key}_json", icon=":material/download:")
+    with st.container(horizontal=True, gap="small"):
+        st.download_button("Download CSV", data=csv_text(data), file_name=f"{stem}.csv", mime="text/csv",
+                           key=f"{key}_csv", icon=":material/download:")
+        st.download_button("Download JSON", data=json_text(data), file_name=f"{stem}.json",
+                           mime="application/json", key=f"{key}_json", icon=":material/download:")
 
 
 def csv_text(data) -> str:

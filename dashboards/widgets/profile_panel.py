@@ -12,6 +12,7 @@ import streamlit as st
 
 from catalog.browse import fields
 from catalog.profile import MIN_SHOWN
+from dashboards.i18n import DEFAULT, number, t, translate
 
 MOST = 0.8
 NARROW = 2 / 3
@@ -20,8 +21,9 @@ LONGEST_VALUE = 40
 TOP_IN_WORDS = 3
 ROW_HEIGHT = 35
 TALLEST = 720
-PSEUDONYMISED = "values not shown: replaced by codes to protect privacy"
-SMALL_COUNTS = f"values not shown: fewer than {MIN_SHOWN} records each"
+# the English words of two cells, for whoever checks a table
+PSEUDONYMISED = translate("profile.pseudonymised", DEFAULT)
+SMALL_COUNTS = translate("profile.small_counts", DEFAULT, least=MIN_SHOWN)
 COLUMNS = ["column", "type", "distribution", "in words", "missing", "distinct", "min", "max", "description",
            "rules"]
 
@@ -54,9 +56,9 @@ def rules_text(constraints: dict) -> str:
         if value is True:
             parts.append(name)
         elif name == "enum" and isinstance(value, list) and len(value) > LISTED_RULE:
-            parts.append(f"one of {len(value)} listed values")
+            parts.append(t("profile.one_of_many", count=len(value)))
         elif name == "enum" and isinstance(value, list):
-            parts.append("one of " + ", ".join(_short(str(v)) for v in value))
+            parts.append(t("profile.one_of", values=", ".join(_short(str(v)) for v in value)))
         elif value is not False:
             parts.append(f"{name} {_short(str(value))}")
     return ", ".join(parts)
@@ -67,11 +69,11 @@ def missing_text(column: dict, rows: int) -> str:
     if not rows:
         return "—"
     if missing == 0:
-        return "none"
+        return t("profile.none")
     share = missing / rows
     if share < 0.001:
-        return f"<0.1% ({missing:,})"
-    return f"{share:.1%}"
+        return t("profile.tiny_share", count=missing)
+    return t("profile.percent", share=number(share * 100, decimals=1))
 
 
 def distinct_text(column: dict) -> str:
@@ -79,8 +81,8 @@ def distinct_text(column: dict) -> str:
     if distinct is None:
         return ""
     if column.get("distinct_exact", True):
-        return f"{distinct:,}"
-    return f"about {_rounded(distinct):,}"
+        return number(distinct)
+    return t("profile.about", count=_rounded(distinct))
 
 
 def range_text(column: dict) -> tuple[str, str]:
@@ -113,26 +115,24 @@ def in_words(column: dict, rows: int) -> str:
     """The text alternative of a column's chart."""
     present = rows - (column.get("missing") or 0)
     if rows and present <= 0:
-        return "no values: every record is missing this"
+        return t("profile.all_missing")
     if not rows:
-        return "no records"
+        return t("profile.no_records")
     if column.get("withheld") == "pseudonymised":
-        return PSEUDONYMISED
+        return t("profile.pseudonymised")
     parts = []
     if column.get("bins"):
         parts.append(_spread(column))
     elif column.get("top"):
         top = column["top"]
-        parts.append("most common: " + ", ".join(f"{_short(str(t['value']))} ({t['count']:,})"
-                                                 for t in top[:TOP_IN_WORDS]))
+        listed = ", ".join(f"{_short(str(item['value']))} ({number(item['count'])})" for item in top[:TOP_IN_WORDS])
+        parts.append(t("profile.most_common", values=listed))
         if column.get("small_values"):
-            values = column["small_values"]
-            parts.append(f"{values:,} other value{'s' if values != 1 else ''} with fewer than {MIN_SHOWN} "
-                         f"records each not shown")
+            parts.append(t("profile.small_values", count=column["small_values"], least=MIN_SHOWN))
     elif column.get("withheld") == "small_counts":
-        parts.append(SMALL_COUNTS)
+        parts.append(t("profile.small_counts", least=MIN_SHOWN))
     if column.get("not_a_number"):
-        parts.append(f"{column['not_a_number']:,} not-a-number values")
+        parts.append(t("profile.not_a_number", count=column["not_a_number"]))
     return "; ".join(parts)
 
 
@@ -157,8 +157,8 @@ def _spread(column: dict) -> str:
     if low is None:
         return ""
     if low == high:
-        return f"every value is {value_text(low, column)}"
-    text = f"ranges from {value_text(low, column)} to {value_text(high, column)}"
+        return t("profile.every_value", value=value_text(low, column))
+    text = t("profile.ranges", low=value_text(low, column), high=value_text(high, column))
     counts = [b["count"] for b in bins]
     first, last = _densest(counts, MOST)
     if last - first + 1 > NARROW * len(bins):
@@ -166,7 +166,8 @@ def _spread(column: dict) -> str:
     share = sum(counts[first:last + 1]) / sum(counts)
     start = _clamped(bins[first]["from"], low, max)
     end = _clamped(bins[last]["to"], high, min)
-    return f"{text}; most values ({share:.0%}) between {value_text(start, column)} and {value_text(end, column)}"
+    return t("profile.mostly", range=text, share=t("profile.percent", share=number(share * 100)),
+             start=value_text(start, column), end=value_text(end, column))
 
 
 def _densest(counts: list[int], share: float) -> tuple[int, int]:
@@ -197,7 +198,7 @@ def _clamped(edge, bound, pick):
 
 
 def _characters(n: int) -> str:
-    return f"{n:,} character{'s' if n != 1 else ''}"
+    return t("profile.characters", count=n)
 
 
 def _short(text: str) -> str:
@@ -215,32 +216,31 @@ def show(profile: dict | None, schema: dict | None, release: int | None) -> None
     """Draw the Columns tab for one release (``profile`` None: only the declared schema)."""
     if profile is None:
         if release is not None:
-            st.info("The column summary of this release is not available right now; "
-                    "here are its columns as declared.", icon=":material/info:")
+            st.info(t("profile.unavailable"), icon=":material/info:")
         st.table(fields({"schema": schema or {"fields": []}}).set_index("column"))
         return
     table = summary_table(profile, schema)
     rows = profile.get("rows", 0)
     estimated = not all(c.get("distinct_exact", True) for c in profile.get("columns", []))
-    note = (f"What each of the {len(table)} columns of release {release} holds, over all {rows:,} rows. "
-            f"Counts are exact{', except distinct counts marked “about”' if estimated else ''}. "
-            f"A value is listed only if at least {MIN_SHOWN} records have it, and columns replaced by "
-            f"codes for privacy show no values.")
+    note = t("profile.note", columns=len(table), release=release, rows=rows,
+             exact=t("profile.estimated") if estimated else t("profile.exact"), least=MIN_SHOWN)
     st.caption(note)
     st.dataframe(
-        table, hide_index=True, key="column_profile", alt=f"Summary of each column of release {release}",
+        table, hide_index=True, key="column_profile", alt=t("profile.alt", release=release),
         height=min(ROW_HEIGHT * (len(table) + 1) + 3, TALLEST),
         column_order=[c for c in COLUMNS if c != "rules" or table["rules"].astype(bool).any()],
         column_config={
-            "missing": st.column_config.TextColumn("missing", help="Share of records with no value"),
-            "distinct": st.column_config.TextColumn("distinct", help="How many different values the column has"),
-            "min": st.column_config.TextColumn("min", help="Smallest or first value (or shortest text)"),
-            "max": st.column_config.TextColumn("max", help="Largest or last value (or longest text)"),
+            "missing": st.column_config.TextColumn(t("profile.missing"), help=t("profile.missing_help")),
+            "distinct": st.column_config.TextColumn(t("profile.distinct"), help=t("profile.distinct_help")),
+            "min": st.column_config.TextColumn(t("profile.min"), help=t("profile.min_help")),
+            "max": st.column_config.TextColumn(t("profile.max"), help=t("profile.max_help")),
             "distribution": st.column_config.BarChartColumn(
-                "distribution", help="Records per range of values, or per most common value", y_min=0),
-            "column": st.column_config.TextColumn("column", pinned=True),
-            "in words": st.column_config.TextColumn("in words", width="large"),
-            "description": st.column_config.TextColumn("description", width="large"),
+                t("profile.distribution"), help=t("profile.distribution_help"), y_min=0),
+            "column": st.column_config.TextColumn(t("profile.column"), pinned=True),
+            "type": st.column_config.TextColumn(t("profile.type")),
+            "in words": st.column_config.TextColumn(t("profile.in_words"), width="large"),
+            "description": st.column_config.TextColumn(t("profile.description"), width="large"),
+            "rules": st.column_config.TextColumn(t("profile.rules")),
         })
     _closer_look(profile)
 
@@ -250,20 +250,20 @@ def _closer_look(profile: dict) -> None:
     if not columns:
         return
     names = [c["name"] for c in columns]
-    name = st.selectbox("Look closer at one column", names, key="column_detail", bind="query-params")
+    name = st.selectbox(t("profile.closer"), names, key="column_detail", bind="query-params")
     column = columns[names.index(name)] if name in names else columns[0]
     words = in_words(column, profile.get("rows", 0))
     frame = chart_frame(column)
     if column.get("withheld") or frame.empty:
-        st.info(_sentence(words) if words else "There is nothing to draw for this column.")
+        st.info(_sentence(words) if words else t("profile.nothing_to_draw"))
         return
-    title = "records per range" if column.get("bins") else "records with each of the most common values"
+    title = t("profile.per_range") if column.get("bins") else t("profile.per_value")
     st.bar_chart(frame, x="value", y="records", sort=False, horizontal=not column.get("bins"),
-                 x_label=column["name"], y_label="records",
+                 x_label=column["name"], y_label=t("profile.records"),
                  alt=f"{column['name']}: {title}. {words}")
     st.caption(_sentence(words))
     if column.get("top") and column.get("top_other"):
-        st.caption(f"{column['top_other']:,} other records are not in the chart.")
+        st.caption(t("profile.top_other", count=column["top_other"]))
 
 
 def _sentence(text: str) -> str:

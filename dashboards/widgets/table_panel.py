@@ -16,16 +16,21 @@ from catalog import filters as flt
 from catalog.errors import QueryError
 from catalog.table_view import DEFAULT_PAGE_SIZE, PAGE_SIZES, Sort, table_name
 from dashboards import data
+from dashboards.i18n import number as digits, t
 
 PREFIX = "table_"
 PICK_LIST_MOST = 200
 EARLIEST, LATEST = dt.date(1800, 1, 1), dt.date(2200, 12, 31)
-VALUE_PLACEHOLDERS = {flt.NUMBER: "a number, e.g. 1234.5", flt.TIME: "a time, e.g. 14:30", flt.TEXT: "text"}
 
 
 def escaped(text) -> str:
     """Text shown through Markdown exactly as written."""
     return re.sub(r"([\\`*_{}\[\]()<>#+|~!$:-])", r"\\\1", str(text))
+
+
+def _value_placeholders() -> dict[str, str]:
+    return {flt.NUMBER: t("table.placeholder_number"), flt.TIME: t("table.placeholder_time"),
+            flt.TEXT: t("table.placeholder_text")}
 
 
 def url_filters(columns: dict[str, str]) -> tuple[list[flt.Filter], list[str]]:
@@ -75,7 +80,7 @@ def _add_filter(chosen: list[flt.Filter], columns: dict[str, str]) -> None:
     new = flt.Filter(column, op, values)
     try:
         if any(not v.strip() for v in values) or (arity is None and not values):
-            raise QueryError(f"give a value for “{column} {flt.operator_label(op, kind)}” before adding it")
+            raise QueryError(t("table.give_value", condition=f"{column} {flt.operator_label(op, kind)}"))
         flt.compile_filters([new], columns)
     except QueryError as exc:
         st.session_state[f"{PREFIX}filter_problem"] = str(exc)
@@ -95,36 +100,38 @@ def _value_key(column: str, op: str, number: int = 0) -> str:
 def filter_builder(table: str, columns: dict[str, str], chosen: list[flt.Filter]) -> None:
     """Pick a column, a condition that fits its type and its value(s); then add the filter."""
     pick, condition, value, add = st.columns([3, 2, 3.4, 1.6], vertical_alignment="bottom")
-    column = pick.selectbox("Column to filter", list(columns), key=f"{PREFIX}filter_column",
+    column = pick.selectbox(t("table.column"), list(columns), key=f"{PREFIX}filter_column",
                             format_func=lambda c: f"{c} ({columns[c]})")
     kind = columns[column]
-    op = condition.selectbox("Condition", flt.KIND_OPERATORS[kind], key=f"{PREFIX}filter_op:{column}",
+    op = condition.selectbox(t("table.condition"), flt.KIND_OPERATORS[kind], key=f"{PREFIX}filter_op:{column}",
                              format_func=lambda o: flt.operator_label(o, kind))
     arity = flt.OPERATORS[op].arity
     with value:
         if arity == 0:
-            st.caption("This condition needs no value.")
+            st.caption(t("table.no_value_needed"))
         elif kind == flt.TEXT and op in ("eq", "in"):
             known = data.distinct_values(table, column, PICK_LIST_MOST)
             if known is not None and op == "eq":
-                st.selectbox("Value", known, key=_value_key(column, op), index=None, placeholder="pick a value")
+                st.selectbox(t("table.value"), known, key=_value_key(column, op), index=None,
+                             placeholder=t("table.pick_value"))
             elif known is not None:
-                st.multiselect("Values", known, key=_value_key(column, op), placeholder="pick one or more")
+                st.multiselect(t("table.values"), known, key=_value_key(column, op),
+                               placeholder=t("table.pick_values"))
             elif op == "eq":
-                st.text_input("Value", key=_value_key(column, op), placeholder="the exact text")
+                st.text_input(t("table.value"), key=_value_key(column, op), placeholder=t("table.exact_text"))
             else:
-                st.text_area("Values, one per line", key=_value_key(column, op), height=80)
+                st.text_area(t("table.values_per_line"), key=_value_key(column, op), height=80)
         elif kind in (flt.DATE, flt.DATETIME):
-            labels = ("From (inclusive)", "To (inclusive)") if arity == 2 else ("Day",)
+            labels = (t("table.from"), t("table.to")) if arity == 2 else (t("table.day"),)
             for number, (place, label) in enumerate(zip(st.columns(arity), labels)):
                 place.date_input(label, value=None, min_value=EARLIEST, max_value=LATEST, format="YYYY-MM-DD",
                                  key=_value_key(column, op, number))
         else:
-            labels = ("From (inclusive)", "To (inclusive)") if arity == 2 else ("Value",)
+            labels = (t("table.from"), t("table.to")) if arity == 2 else (t("table.value"),)
             for number, (place, label) in enumerate(zip(st.columns(arity), labels)):
                 place.text_input(label, key=_value_key(column, op, number),
-                                 placeholder=VALUE_PLACEHOLDERS.get(kind, "a value"))
-    add.button("Add filter", key=f"{PREFIX}filter_add", icon=":material/filter_alt:", on_click=_add_filter,
+                                 placeholder=_value_placeholders().get(kind, t("table.placeholder_any")))
+    add.button(t("table.add_filter"), key=f"{PREFIX}filter_add", icon=":material/filter_alt:", on_click=_add_filter,
                args=(chosen, columns))
     problem = st.session_state.get(f"{PREFIX}filter_problem")
     if problem:
@@ -133,16 +140,17 @@ def filter_builder(table: str, columns: dict[str, str], chosen: list[flt.Filter]
 
 def filter_controls(table: str, columns: dict[str, str], chosen: list[flt.Filter]) -> None:
     """The filter builder and the filters in force, each with a button that removes it."""
-    st.markdown("**Filter rows**")
+    st.markdown(f"**{t('table.filter_rows')}**")
     filter_builder(table, columns, chosen)
     if chosen:
         with st.container(horizontal=True, gap="small", key=f"{PREFIX}active"):
             for number, f in enumerate(chosen):
                 said = f.describe(columns.get(f.column))
                 st.button(escaped(said if len(said) <= 60 else said[:59] + "…"), key=f"{PREFIX}remove:{number}",
-                          icon=":material/close:", help=f"Remove this filter: {said}", on_click=_remove_filter,
+                          icon=":material/close:", help=t("table.remove", filter=said), on_click=_remove_filter,
                           args=(chosen, number))
-            st.button("Clear all filters", key=f"{PREFIX}clear", type="tertiary", on_click=_set_filters, args=([],))
+            st.button(t("common.clear_filters"), key=f"{PREFIX}clear", type="tertiary", on_click=_set_filters,
+                      args=([],))
 
 
 def _set_sort(columns: dict[str, str]) -> None:
@@ -182,7 +190,7 @@ def _url_sort(columns: dict[str, str]) -> tuple[Sort | None, str | None]:
     except QueryError as exc:
         return None, str(exc)
     if sort is not None and sort.column not in columns:
-        return None, f"there is no column “{sort.column[:80]}” to sort by in this release"
+        return None, t("table.no_sort_column", column=sort.column[:80])
     return sort, None
 
 
@@ -205,60 +213,64 @@ def show(record: dict, release: int, pinned: bool) -> None:
     try:
         columns = data.columns(table)
     except QueryError as exc:
-        st.error(f"The rows of this release cannot be read just now: {escaped(exc)}")
+        st.error(t("table.unreadable", reason=escaped(exc)))
         return
     chosen, problems = url_filters(columns)
     sort, sort_problem = _url_sort(columns)
     for problem in problems + ([sort_problem] if sort_problem else []):
-        st.warning(f"Part of this link was left out: {escaped(problem)}", icon=":material/link_off:")
+        st.warning(t("table.left_out", problem=escaped(problem)), icon=":material/link_off:")
 
     links = {"id": record["id"], **({"release": str(release)} if pinned else {})}
     if chosen:
         links["f"] = flt.to_query(chosen)
-    st.page_link("views/calculate.py", label="Calculate with these rows: counts, sums, averages by group",
+    st.page_link("views/calculate.py", label=t("table.calculate"),
                  icon=":material/functions:", query_params=links)
     filter_controls(table, columns, chosen)
 
     order, direction, size = st.columns([3, 2, 2])
     options = ["", *columns]
-    order.selectbox("Sort by", options, key=f"{PREFIX}sort", on_change=_set_sort, args=(columns,),
+    order.selectbox(t("common.sort_by"), options, key=f"{PREFIX}sort", on_change=_set_sort, args=(columns,),
                     index=options.index(sort.column) if sort else 0,
-                    format_func=lambda c: c or "the release's own order")
-    direction.selectbox("Order", ["ascending", "descending"], key=f"{PREFIX}order", on_change=_set_sort,
-                        args=(columns,), index=1 if sort and sort.descending else 0, disabled=sort is None)
+                    format_func=lambda c: c or t("table.own_order"))
+    directions = {"ascending": t("table.ascending"), "descending": t("table.descending")}
+    direction.selectbox(t("table.order"), list(directions), key=f"{PREFIX}order", on_change=_set_sort,
+                        args=(columns,), index=1 if sort and sort.descending else 0, disabled=sort is None,
+                        format_func=directions.get)
     page_size = _url_int("size", DEFAULT_PAGE_SIZE)
     page_size = page_size if page_size in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    size.selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(page_size), key=f"{PREFIX}size",
+    size.selectbox(t("table.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(page_size), key=f"{PREFIX}size",
                    on_change=_set_size)
 
     try:
         page = data.table_page(table, chosen, sort, _url_int("page", 1), page_size, key=key_column(record))
     except QueryError as exc:
-        st.error(f"These rows cannot be shown: {escaped(exc)}")
+        st.error(t("table.not_shown", reason=escaped(exc)))
         return
     if page.page > 1:
         st.query_params["page"] = str(page.page)
     else:
         st.query_params.pop("page", None)
 
-    matching = "matching rows" if chosen else "rows"
-    st.markdown(f"Rows {page.first_row:,}–{page.last_row:,} of **{page.total:,}** {matching} in release {release}."
-                if page.total else f"**No row of release {release} matches** these filters.")
+    shown = {"first": page.first_row, "last": page.last_row, "total": page.total, "release": release}
+    if not page.total:
+        st.markdown(t("table.no_match", release=release))
+    else:
+        st.markdown(t("table.matching_rows", **shown) if chosen else t("table.rows", **shown))
     st.dataframe(page.rows, hide_index=True, key=f"{PREFIX}rows")
 
     if st.session_state.get(f"{PREFIX}page", page.page) != page.page:
         st.session_state.pop(f"{PREFIX}page")  # the page moved (a new filter, the last page): follow it
     if page.pages > 1:
         back, where, forward = st.columns([1, 2, 1], vertical_alignment="bottom")
-        back.button("← Previous", key=f"{PREFIX}previous", disabled=page.page <= 1, on_click=_go_to,
+        back.button(t("common.previous"), key=f"{PREFIX}previous", disabled=page.page <= 1, on_click=_go_to,
                     args=(page.page - 1,))
-        where.number_input(f"Page (of {page.pages:,})", min_value=1, max_value=page.pages, value=page.page, step=1,
+        where.number_input(t("table.page", pages=page.pages), min_value=1, max_value=page.pages, value=page.page,
+                           step=1,
                            key=f"{PREFIX}page", on_change=_typed_page)
-        forward.button("Next →", key=f"{PREFIX}next", disabled=page.page >= page.pages, on_click=_go_to,
+        forward.button(t("common.next"), key=f"{PREFIX}next", disabled=page.page >= page.pages, on_click=_go_to,
                        args=(page.page + 1,))
-    st.caption(f"Filtered, sorted and counted on the server in {page.seconds:.2f} s; only this page was sent. "
-               f"In SQL this release is the table \"{table}\". The Download tab has every row.")
-    with st.expander("The SQL behind this page"):
+    st.caption(t("table.took", seconds=digits(page.seconds, decimals=2), table=table))
+    with st.expander(t("table.sql")):
         st.code(page.sql, language="sql")
         st.code(page.count_sql, language="sql")
-        st.caption("Both run as they are in the SQL console.")
+        st.caption(t("table.sql_runs"))

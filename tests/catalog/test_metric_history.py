@@ -12,8 +12,7 @@ import pytest
 from catalog import flow, metric_history, metrics
 from catalog.cli import main
 from catalog.spec import load_declarations
-from pipelines.definitions import build_defs
-from pipelines.resources import GovcatResource
+from pipelines.definitions import defs as code_location
 from tests.conftest import GOOD_ROWS, TEST_KEY, Declarations
 
 THREE = GOOD_ROWS + "3,East,cy@example.org,7\n"
@@ -133,7 +132,11 @@ def test_metrics_json_is_one_object_per_agency_with_counts_beside_every_share(pu
         assert {name, f"{name}_numerator", f"{name}_denominator"} <= set(city)
     # contact, distribution, keywords, publisher, theme; no spatial or temporal coverage is declared
     assert (city["metadata_recommended_numerator"], city["metadata_recommended_denominator"]) == (5, 7)
-    assert city["rank"] == 1 and isinstance(city["score"], float)
+    assert city["rank"] == 1 and city["score_weights"] == metrics.WEIGHTS
+    applied = {name: w for name, w in city["score_weights"].items() if city[name] is not None}
+    weighed = sum(w * (city[name] / 5 if name == "five_star" else city[name]) for name, w in applied.items())
+    assert city["score"] == round(100 * weighed / sum(applied.values()), 1)
+    assert city["score_weight_applied"] == sum(applied.values())
     assert "case_files" not in out
 
 
@@ -178,8 +181,10 @@ def test_metrics_before_anything_is_published_says_so(declarations, home, capsys
 # --------------------------------------------------------------------------- the daily schedule
 
 
-def test_the_daily_schedule_runs_the_snapshot_job(published, declared, home):
-    defs = build_defs(published, GovcatResource(home=str(home), datasets=str(declared)))
+def test_the_code_location_snapshots_the_measures_every_day(published, declared, home, monkeypatch):
+    monkeypatch.setenv("GOVCAT_DATASETS", str(declared))
+    monkeypatch.setenv("GOVCAT_HOME", str(home))
+    defs = code_location()
     schedule = defs.resolve_schedule_def("transparency_snapshot_daily")
     assert schedule.cron_schedule == "15 0 * * *" and schedule.execution_timezone == "UTC"
     instance = dg.DagsterInstance.ephemeral()

@@ -158,6 +158,7 @@ def test_the_methodology_prints_every_measure_and_the_weights_from_the_code(demo
     assert dict(zip(weights["JSON key"], weights["Weight"])) == metrics.WEIGHTS
     text = shown(at)
     assert f"{metrics.GRACE_DAYS} day" in text and f"{metrics.WINDOW_DAYS} days" in text
+    assert all(f"(`{m.name}`): {m.formula}." in text for m in metrics.METRICS)     # every formula, in full
 
 
 def test_an_unknown_agency_is_a_clear_message_with_the_way_back(demo_home):
