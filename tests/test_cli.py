@@ -85,7 +85,7 @@ def test_refused_query_exits_non_zero_with_the_reason(home, capsys):
 
 def test_failed_query_exits_non_zero_with_the_reason(home, capsys):
     code, _, err = govcat(capsys, "sql", "SELECT * FROM nothing_here", "--home", str(home))
-    assert code == 1 and "nothing_here does not exist" in err and "Traceback" not in err
+    assert code == 1 and "no published table 'nothing_here'" in err and "Traceback" not in err
 
 
 def test_keygen_never_overwrites(tmp_path, capsys):
