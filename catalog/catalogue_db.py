@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS releases (
     validation VARCHAR, privacy VARCHAR, data_start VARCHAR, data_end VARCHAR,
     schema_fingerprint VARCHAR, diff VARCHAR, breaking BOOLEAN, published_by VARCHAR, profile VARCHAR,
     PRIMARY KEY (dataset_id, release));
+CREATE TABLE IF NOT EXISTS confirmations (
+    dataset_id VARCHAR NOT NULL, confirmed_at TIMESTAMPTZ NOT NULL, delivery VARCHAR,
+    source_sha256 VARCHAR, fingerprint VARCHAR);
 CREATE TABLE IF NOT EXISTS quarantines (
     dataset_id VARCHAR NOT NULL, attempted_at TIMESTAMPTZ NOT NULL, delivery VARCHAR,
     source_sha256 VARCHAR, fingerprint VARCHAR, stage VARCHAR, reason VARCHAR, report VARCHAR);
@@ -45,6 +48,8 @@ CREATE TABLE IF NOT EXISTS quarantines (
 DERIVED_VIEWS = """
 CREATE VIEW current_releases AS
     SELECT * FROM releases QUALIFY row_number() OVER (PARTITION BY dataset_id ORDER BY release DESC) = 1;
+CREATE VIEW last_confirmations AS
+    SELECT * FROM confirmations QUALIFY row_number() OVER (PARTITION BY dataset_id ORDER BY confirmed_at DESC) = 1;
 CREATE VIEW last_quarantines AS
     SELECT * FROM quarantines QUALIFY row_number() OVER (PARTITION BY dataset_id ORDER BY attempted_at DESC) = 1;
 """
@@ -103,6 +108,9 @@ def build(path: Path, declarations: Declarations, previous: Path | None, change=
             con.execute(f"ATTACH '{_sql_path(previous)}' AS previous (READ_ONLY)")
             con.execute("INSERT INTO releases BY NAME SELECT * FROM previous.releases")
             con.execute("INSERT INTO quarantines BY NAME SELECT * FROM previous.quarantines")
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'previous' "
+                           "AND table_name = 'confirmations'").fetchone()[0]:
+                con.execute("INSERT INTO confirmations BY NAME SELECT * FROM previous.confirmations")
             con.execute("DETACH previous")
         if change is not None:
             change(con)
@@ -113,14 +121,15 @@ def build(path: Path, declarations: Declarations, previous: Path | None, change=
         con.execute("""
             CREATE TABLE datasets AS
             SELECT d.*, r.release, r.rows, r.published_at, r.data_start, r.data_end,
-                   CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > r.published_at)
+                   CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > greatest(r.published_at, c.confirmed_at))
                         THEN 'quarantined' WHEN r.release IS NOT NULL THEN 'published' ELSE 'unpublished' END AS status,
-                   CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > r.published_at)
+                   CASE WHEN q.attempted_at IS NOT NULL AND (r.published_at IS NULL OR q.attempted_at > greatest(r.published_at, c.confirmed_at))
                         THEN q.reason END AS status_reason,
                    greatest(r.published_at, q.attempted_at) AS last_activity
             FROM declared d
             LEFT JOIN current_releases r ON r.dataset_id = d.id
             LEFT JOIN last_quarantines q ON q.dataset_id = d.id
+            LEFT JOIN last_confirmations c ON c.dataset_id = d.id
             ORDER BY d.id""")
         con.execute("CREATE TABLE meta AS SELECT ? AS format_version, ? AS built_at",
                     [FORMAT_VERSION, dt.datetime.now(dt.timezone.utc)])

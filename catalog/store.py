@@ -76,19 +76,22 @@ class Store:
     # ------------------------------------------------------------------ reading state
 
     def history(self, dataset_id: str) -> list[Attempt]:
-        """Every release and quarantine of a dataset, oldest first."""
+        """Every release, quarantine and confirmation (an unchanged delivery that ended a quarantine)
+        of a dataset, oldest first."""
         if not self.layout.catalogue.exists():
             return []
         con = catalogue_db.open_reader(self.layout.catalogue)
         try:
-            rows = con.execute("""
-                SELECT delivery, source_sha256, fingerprint, outcome, release, stage, reason FROM (
-                  SELECT published_at AS happened_at, delivery, source_sha256, fingerprint, 'published' AS outcome,
-                         release, NULL AS stage, NULL AS reason FROM releases WHERE dataset_id = $1
-                  UNION ALL
-                  SELECT attempted_at, delivery, source_sha256, fingerprint, 'quarantined', NULL, stage, reason
-                  FROM quarantines WHERE dataset_id = $1)
-                ORDER BY happened_at""", [dataset_id]).fetchall()
+            parts = ["""SELECT published_at AS happened_at, delivery, source_sha256, fingerprint, 'published' AS outcome,
+                               release, NULL AS stage, NULL AS reason FROM releases WHERE dataset_id = $1""",
+                     """SELECT attempted_at, delivery, source_sha256, fingerprint, 'quarantined', NULL, stage, reason
+                        FROM quarantines WHERE dataset_id = $1"""]
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'confirmations'").fetchone()[0]:
+                parts.append("""SELECT confirmed_at, delivery, source_sha256, fingerprint, 'confirmed', NULL, NULL, NULL
+                                FROM confirmations WHERE dataset_id = $1""")
+            rows = con.execute(f"""
+                SELECT delivery, source_sha256, fingerprint, outcome, release, stage, reason
+                FROM ({" UNION ALL ".join(parts)}) ORDER BY happened_at""", [dataset_id]).fetchall()
         finally:
             con.close()
         return [Attempt(*row) for row in rows]
@@ -105,10 +108,17 @@ class Store:
         """Make ``data`` (a Parquet file) release N+1 of ``spec``, unless it changes nothing."""
         fingerprint = spec.fingerprint()
         with exclusive_lock(self.layout.releases / spec.id / ".lock"):
-            published = [a for a in self.history(spec.id) if a.outcome == "published"]
+            history = self.history(spec.id)
+            published = [a for a in history if a.outcome == "published"]
             current = published[-1] if published else None
             if current and (current.source_sha256, current.fingerprint) == (source_sha256, fingerprint):
-                self.refresh(declarations)
+                if history[-1].outcome == "quarantined":
+                    # the source is good again and unchanged: the quarantine before it is over
+                    record = {"dataset_id": spec.id, "confirmed_at": _now(), "delivery": delivery,
+                              "source_sha256": source_sha256, "fingerprint": fingerprint}
+                    self._commit(declarations, lambda con: _insert(con, "confirmations", record))
+                else:
+                    self.refresh(declarations)
                 return Outcome(spec.id, "unchanged", release=current.release, delivery=delivery)
             number = current.release + 1 if current else 1
             folder = self.layout.release_dir(spec.id, number)

@@ -309,3 +309,33 @@ def test_publishing_a_url_source_then_not_modified_then_a_failing_server(agency,
     assert [p.name for p in (home / "releases" / "grants").iterdir() if not p.name.startswith(".")] == ["1"]
     assert pq.ParquetFile(home / "releases" / "grants" / "1" / "data.parquet").metadata.num_rows == 2
     assert (home / "downloads" / "grants" / "grants.csv").read_text() == GOOD_ROWS
+
+
+def test_a_source_that_recovers_unchanged_ends_its_quarantine_and_a_new_failure_starts_another(
+        agency, declarations, home):
+    url = agency.serve("/grants.csv", Reply(body=GOOD_ROWS.encode(), etag='"r1"'))
+    loaded = declare(declarations, {"url": url, "retries": 1, "timeout": 5})
+    spec = loaded.datasets["grants"]
+
+    def status() -> tuple:
+        con = catalogue_db.open_reader(home / "catalogue.duckdb")
+        try:
+            return con.execute("SELECT release, status FROM datasets WHERE id = 'grants'").fetchone()
+        finally:
+            con.close()
+
+    assert flow.publish_delivery(loaded, spec, home).status == "published"
+    agency.serve("/grants.csv", Reply(status=500))
+    assert flow.publish_delivery(loaded, spec, home).status == "quarantined"
+    assert status() == (1, "quarantined")
+
+    agency.serve("/grants.csv", Reply(body=GOOD_ROWS.encode(), etag='"r1"'))
+    recovered = flow.publish_delivery(loaded, spec, home)
+    assert (recovered.status, recovered.release) == ("unchanged", 1)
+    assert agency.requests("/grants.csv")[-1].status == 304
+    assert status() == (1, "published")
+    assert Store(home).history("grants")[-1].outcome == "confirmed"
+
+    agency.serve("/grants.csv", Reply(status=500))
+    assert flow.publish_delivery(loaded, spec, home).status == "quarantined"
+    assert status() == (1, "quarantined")

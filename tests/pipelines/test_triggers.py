@@ -25,9 +25,10 @@ def drop(home, name, text, settled=True):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     path.write_text(text)
-    if settled:
-        old = time.time() - 60
-        os.utime(path, (old, old))
+    # a settled file was last written a minute ago; one still being copied keeps being written (its time
+    # is kept ahead of the clock, so a slow test machine cannot let it settle between two ticks)
+    stamp = time.time() - 60 if settled else time.time() + 600
+    os.utime(path, (stamp, stamp))
     return path
 
 
