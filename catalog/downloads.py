@@ -358,6 +358,7 @@ def _connection(spill: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True, "memory_limit": "256MB",
                                  "temp_directory": str(Path(spill) / ".spill")})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # a long export must not print to a server's output
     return con
 
 

@@ -36,6 +36,7 @@ TIME_LIMIT_SECONDS = 10.0
 ROW_LIMIT = 10_000
 BYTE_LIMIT = 64 * 1024 * 1024
 BATCH_ROWS = 1024
+STREAM_BATCH_ROWS = 65_536  # rows per batch of a stream: a few MB, whatever the release's size
 NOWHERE_HOME = "/sandbox"  # DuckDB derives its secret and extension folders from this; it names no real place
 OUT_OF_REACH = ("files, URLs and extensions are out of reach here: query the published tables by name "
                 "(each public dataset is a table named by its id)")
@@ -161,6 +162,20 @@ class Sandbox:
                 found[row["table_name"]].append((row["column_name"], row["data_type"]))
         return found
 
+    def stream(self, sql: str, params: list | None = None, batch_rows: int = STREAM_BATCH_ROWS,
+               time_limit: float = TIME_LIMIT_SECONDS) -> QueryStream:
+        """Run one SELECT for a download of any size: its rows come as Arrow batches, never all at once.
+
+        The statement is checked exactly as ``query`` checks it, and starts before this returns, so a
+        refused or failing one raises QueryError here. It runs on a cursor of its own: the lock is held
+        only while the views are made, never while the rows are read. Each batch must come within
+        ``time_limit``; there is no row or byte limit (the caller sends each batch on, then drops it)."""
+        check_select(sql)
+        with self._lock:
+            self._open_views(self._referenced_tables(sql))
+            cursor = self._con.cursor()
+        return QueryStream(cursor, sql, params, batch_rows, time_limit, self)
+
     def close(self) -> None:
         self._con.close()
 
@@ -206,6 +221,54 @@ class Sandbox:
         for folder in self._hidden:
             message = message.replace(folder, "…")
         return message
+
+
+class QueryStream:
+    """The rows of one checked query, batch by batch (see ``Sandbox.stream``); iterate it once. Its
+    cursor closes when the rows run out, on any error, or on ``close()``."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection, sql: str, params: list | None, batch_rows: int,
+                 time_limit: float, sandbox: Sandbox):
+        self._cursor, self._time_limit, self._sandbox = cursor, time_limit, sandbox
+        try:
+            self._reader = self._timed(lambda: cursor.execute(sql, params or []).to_arrow_reader(batch_rows))
+        except BaseException:
+            cursor.close()
+            raise
+        self.schema: pa.Schema = self._reader.schema
+
+    def __iter__(self):
+        try:
+            while True:
+                try:
+                    batch = self._timed(self._reader.read_next_batch)
+                except StopIteration:
+                    return
+                yield batch
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    def _timed(self, step):
+        """``step()`` interrupted at the time limit, any DuckDB error turned into a QueryError."""
+        timer = threading.Timer(self._time_limit, self._cursor.interrupt)
+        timer.start()
+        try:
+            return step()
+        except duckdb.InterruptException:
+            raise QueryError(f"the query took longer than {self._time_limit:g} seconds to give its next rows "
+                             f"and was stopped") from None
+        except duckdb.OutOfMemoryException:
+            raise QueryError("the query needs more memory than the sandbox allows; filter before sorting "
+                             "so many rows") from None
+        except duckdb.PermissionException:
+            raise QueryError(OUT_OF_REACH) from None
+        except duckdb.Error as exc:
+            raise QueryError(self._sandbox._scrubbed(exc)) from None
+        finally:
+            timer.cancel()
 
 
 def check_select(sql: str) -> None:

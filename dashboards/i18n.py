@@ -3,7 +3,9 @@
 A page asks ``t("search.title")`` or ``t("search.found", count=3)``; the words come from the
 reader's language and fall back to English for a key a translation lacks. A key ending in a
 count has ``_one`` and ``_other`` forms. The language is ``?lang=xx`` on the first page a reader
-opens, then the sidebar's choice, kept for the session.
+opens, then the sidebar's choice, kept for the session. ``number``, ``day`` and ``moment`` write
+numbers, days and times the reader's way; data values (titles, names, vocabulary labels) and the
+messages of ``catalog`` modules are shown as they come.
 """
 
 from __future__ import annotations

@@ -24,12 +24,25 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Res
 from starlette.exceptions import HTTPException
 
 from catalog import downloads
+from catalog.api import middleware
+from catalog.api.ckan import create_router as ckan_router
+from catalog.api.data import build_router as data_router
+from catalog.api.metadata import metadata_router
 from catalog.errors import CatalogError
 
 DOWNLOAD_NAME = re.compile(r"(?P<dataset>[a-z][a-z0-9_]{1,62})(?:@(?P<release>[1-9][0-9]{0,8}))?"
                            r"\.(?P<fmt>" + "|".join(downloads.FORMATS) + r")(?P<checksum>\.sha256)?")
 IMMUTABLE = "public, max-age=31536000, immutable"
 CURRENT = "public, max-age=60"
+DOWNLOAD_ANSWERS = {
+    200: {"description": "The file; with .sha256, its checksum line",
+          "content": {**{f.media_type.split(";")[0]: {} for f in downloads.FORMATS.values()}, "text/plain": {}}},
+    304: {"description": "Not modified: If-None-Match holds the file's ETag"},
+    404: {"description": "No public dataset, release or format by that name",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    422: {"description": "The release cannot be given in that format",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}
 log = logging.getLogger("govcat.api")
 
 
@@ -58,13 +71,20 @@ def create_app(home: str | Path) -> FastAPI:
     def index() -> dict:
         return {"name": "govcat",
                 "downloads": "/downloads/{dataset}.{format} or /downloads/{dataset}@{release}.{format}",
-                "formats": {key: f.description for key, f in downloads.FORMATS.items()}, "health": "/healthz"}
+                "formats": {key: f.description for key, f in downloads.FORMATS.items()}, "health": "/healthz",
+                "metadata": {"DCAT-AP 3": "/catalog.jsonld, /catalog.ttl, /catalog.rdf, /datasets/{dataset}.jsonld",
+                             "Project Open Data": "/data.json", "sitemap": "/sitemap.xml",
+                             "data package": "/datasets/{dataset}/releases/{release}/datapackage.json"}}
 
     @app.get("/healthz")
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/downloads/{name}", summary="Download a release")
+    app.include_router(metadata_router(home))  # before any /datasets/{id} route, which would take "<id>.ttl"
+    app.include_router(ckan_router(home))  # CKAN's Action API under /api/3/action/
+    app.include_router(data_router(home))  # rows of a release, /api/data/..., and SQL, /api/sql
+
+    @app.get("/downloads/{name}", summary="Download a release", response_class=Response, responses=DOWNLOAD_ANSWERS)
     def download(name: str, request: Request) -> Response:
         """``<dataset>.<fmt>`` (current release) or ``<dataset>@<n>.<fmt>`` (release n); add ``.sha256``
         for the checksum alone."""
@@ -87,6 +107,7 @@ def create_app(home: str | Path) -> FastAPI:
         return FileResponse(export.path, media_type=export.media_type, filename=export.filename, headers=headers)
 
     app.add_api_route("/downloads/{name}", download, methods=["HEAD"], include_in_schema=False)
+    middleware.install(app)
     return app
 
 

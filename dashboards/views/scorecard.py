@@ -7,14 +7,15 @@ import streamlit as st
 
 from catalog.metrics import METRICS
 from dashboards import data
+from dashboards.i18n import number, t
 from dashboards.widgets.measures import (as_of_picker, datasets_frame, downloads, escaped, excluded_frame,
                                          overdue_frame, scorecard_frame, trend_section)
 
 slug = st.query_params.get("agency", "")
 
 if not data.published():
-    st.title("Scorecard")
-    st.info("Nothing is published yet, so there is nothing to measure.")
+    st.title(t("scorecard.title"))
+    st.info(t("transparency.nothing_published"))
     st.stop()
 
 with st.sidebar:
@@ -23,33 +24,32 @@ report = data.transparency(at)
 found = [row for row in report["agencies"] if row["agency"] == slug]
 
 if not found:
-    st.title("Scorecard")
+    st.title(t("scorecard.title"))
     if slug:
-        st.error(f"There is no agency “{escaped(slug[:80])}”. Pick one below.")
+        st.error(t("agency.unknown", slug=escaped(slug[:80])))
     for row in report["agencies"]:
         st.page_link("views/scorecard.py", label=escaped(row["agency_name"]), query_params={"agency": row["agency"]},
                      icon=":material/assignment:")
     st.stop()
 
 row = found[0]
-st.title(f"{escaped(row['agency_name'])}: scorecard")
+st.title(t("scorecard.title_of", agency=escaped(row["agency_name"])))
 with st.container(horizontal=True, gap="small"):
-    st.page_link("views/transparency.py", label="All agencies", icon=":material/leaderboard:")
-    st.page_link("views/agency.py", label="Its datasets", query_params={"slug": slug},
+    st.page_link("views/transparency.py", label=t("scorecard.all_agencies"), icon=":material/leaderboard:")
+    st.page_link("views/agency.py", label=t("scorecard.its_datasets"), query_params={"slug": slug},
                  icon=":material/account_balance:")
-    st.page_link("views/methodology.py", label="Methodology", icon=":material/functions:")
-st.caption(f"Measured as of {report['at'][:16].replace('T', ' ')} UTC; releases, quarantines and questions of "
-           f"the {report['window_days']} days before.")
+    st.page_link("views/methodology.py", label=t("nav.methodology"), icon=":material/functions:")
+st.caption(t("scorecard.as_of", at=report["at"][:16].replace("T", " "), days=report["window_days"]))
 
 rank, score, public, hidden = st.columns(4)
-rank.metric("Rank", f"{row['rank']} of {sum(r['rank'] is not None for r in report['agencies'])}"
-            if row["rank"] is not None else "not ranked")
-score.metric("Score (0-100)", f"{row['score']:.1f}" if row["score"] is not None else "—")
-public.metric("Public datasets", row["datasets_public"])
-hidden.metric("Not public (not scored)", row["excluded_not_public"])
+rank.metric(t("scorecard.rank"), t("scorecard.rank_of", rank=row["rank"],
+                                   ranked=sum(r["rank"] is not None for r in report["agencies"]))
+            if row["rank"] is not None else t("scorecard.not_ranked"))
+score.metric(t("scorecard.score"), number(row["score"], decimals=1) if row["score"] is not None else "—")
+public.metric(t("listing.public_datasets"), row["datasets_public"])
+hidden.metric(t("scorecard.not_public"), row["excluded_not_public"])
 if row["score"] is not None:
-    st.caption(f"The score weighs the measures that apply to this agency: {row['score_weight_applied']} of the "
-               "100 points of weight.")
+    st.caption(t("scorecard.weight", weight=row["score_weight_applied"]))
 
 for group in dict.fromkeys(m.group for m in METRICS):
     st.subheader(group)
@@ -58,21 +58,21 @@ for group in dict.fromkeys(m.group for m in METRICS):
 downloads(row, f"scorecard-{slug}", key="scorecard_dl")
 
 mine = [d for d in report["datasets"] if d["agency"] == slug]
-st.header("Datasets")
+st.header(t("common.datasets"))
 late = [d for d in report["overdue"] if d["agency"] == slug]
 if late:
-    st.error(f"{len(late)} dataset{'s are' if len(late) != 1 else ' is'} overdue.", icon=":material/schedule:")
+    st.error(t("scorecard.overdue", count=len(late)), icon=":material/schedule:")
     st.dataframe(overdue_frame(late), hide_index=True, key="overdue")
 if mine:
     st.dataframe(datasets_frame(mine), hide_index=True, key="datasets")
 else:
-    st.write("This agency has no public dataset.")
+    st.write(t("scorecard.no_dataset"))
 downloads(mine, f"scorecard-{slug}-datasets", key="datasets_dl")
 
 excluded = [e for e in report["excluded"] if e["agency"] == slug]
 if excluded:
-    st.subheader("Left out of the measures")
+    st.subheader(t("transparency.left_out"))
     st.dataframe(excluded_frame(excluded, {slug: row["agency_name"]}), hide_index=True, key="excluded")
 
-st.header("Trends")
+st.header(t("transparency.trends"))
 trend_section(data.measure_history(), agency=slug, key="trend")

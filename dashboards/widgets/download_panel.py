@@ -17,31 +17,28 @@ from catalog import filters as flt
 from catalog.errors import CatalogError, QueryError
 from catalog.table_view import Sort, table_name
 from dashboards import data
+from dashboards.i18n import day, number as digits, t
 from dashboards.widgets.table_panel import escaped, url_filters
 
 EAGER_ROWS = 200_000
 PREFIX = "download_"
-NEUTRALISED_NOTE = ("In CSV and Excel files a text cell that begins with =, +, -, @ or a tab gets a leading "
-                    "apostrophe, so that a spreadsheet shows it as text instead of running it as a formula. "
-                    "Parquet, JSON and the data package hold every value exactly as published.")
 
 
 def show(record: dict, release: pd.Series | None, pinned: bool) -> None:
     """Downloads of ``release`` (a row of the releases table); ``pinned``: the reader asked for it by number."""
     if release is None:
-        st.info("Nothing to download yet: no release has been published.")
+        st.info(t("download.nothing"))
         return
     number = int(release["release"])
     try:
         about = data.public_release(record["id"], number)
     except CatalogError as exc:
-        st.error(f"The files of release {number} cannot be read just now: {escaped(exc)}")
+        st.error(t("download.unreadable", release=number, reason=escaped(exc)))
         return
-    st.caption(f"Release {number}, {about.rows:,} rows, published "
-                f"{pd.Timestamp(about.published_at).strftime('%d %b %Y')}. Every file holds the same rows; "
-                f"check a file against its SHA-256 checksum to know it arrived exactly as published.")
+    st.caption(t("download.release", release=number, rows=t("common.rows", count=about.rows),
+                 at=day(about.published_at)))
     ready = _whole_release(about)
-    st.caption(NEUTRALISED_NOTE)
+    st.caption(t("download.neutralised"))
     _filtered(record, about, pinned)
     _elsewhere(record["id"], number, {fmt: export.sha256 for fmt, export in ready.items()})
 
@@ -53,9 +50,9 @@ def _whole_release(about: downloads.Release) -> dict[str, downloads.Export]:
         export, problem = None, None
         try:
             export = data.release_export(about, fmt, build=about.rows <= EAGER_ROWS)
-            if export is None and action.button(f"Prepare {form.short}", key=f"{PREFIX}prepare_{fmt}",
-                                                icon=":material/build:"):
-                with st.spinner(f"Writing {about.rows:,} rows as {form.label}…"):
+            if export is None and action.button(t("download.prepare", format=form.short),
+                                                key=f"{PREFIX}prepare_{fmt}", icon=":material/build:"):
+                with st.spinner(t("download.writing", rows=about.rows, format=form.label)):
                     export = data.release_export(about, fmt)
         except CatalogError as exc:
             problem = str(exc)
@@ -63,11 +60,11 @@ def _whole_release(about: downloads.Release) -> dict[str, downloads.Export]:
         if export is not None:
             ready[fmt] = export
             text.caption(f"SHA-256 `{export.sha256}`")
-            _button(action, export, f"Download {form.short}", f"{PREFIX}{fmt}")
+            _button(action, export, t("download.download", format=form.short), f"{PREFIX}{fmt}")
         elif problem:
             text.caption(escaped(problem[:1].upper() + problem[1:]) + ".")
         else:
-            text.caption(f"Written the first time someone asks ({about.rows:,} rows take a few seconds).")
+            text.caption(t("download.on_demand", rows=about.rows))
     return ready
 
 
@@ -85,16 +82,19 @@ def _filtered(record: dict, about: downloads.Release, pinned: bool) -> None:
         sort = Sort.from_query(st.query_params.get("sort"))
     except QueryError:
         sort = None
-    st.subheader("Only the rows of the current filter")
-    described = "; ".join(f.describe(columns.get(f.column)) for f in chosen)
-    order = f", sorted by {sort.column} ({'descending' if sort.descending else 'ascending'})" if sort else ""
-    st.markdown(f"The Data tab shows the rows where {escaped(described)}{escaped(order)}.")
+    st.subheader(t("download.filtered_title"))
+    described = escaped("; ".join(f.describe(columns.get(f.column)) for f in chosen))
+    if sort:
+        order = t("table.descending") if sort.descending else t("table.ascending")
+        st.markdown(t("download.filtered_sorted", filters=described, column=escaped(sort.column), order=order))
+    else:
+        st.markdown(t("download.filtered", filters=described))
     key = "|".join(flt.to_query(chosen)) + "|" + (sort.to_query() if sort else "")
     if st.session_state.get(f"{PREFIX}filtered_for") != key:
-        st.button("Prepare these rows in every format", key=f"{PREFIX}filtered_prepare", icon=":material/filter_alt:",
+        st.button(t("download.prepare_filtered"), key=f"{PREFIX}filtered_prepare", icon=":material/filter_alt:",
                   on_click=st.session_state.__setitem__, args=(f"{PREFIX}filtered_for", key))
         return
-    with st.spinner("Selecting and writing the rows…"):
+    with st.spinner(t("download.selecting")):
         for fmt, form in downloads.FORMATS.items():
             text, action = st.columns([3, 1], vertical_alignment="center")
             try:
@@ -103,25 +103,22 @@ def _filtered(record: dict, about: downloads.Release, pinned: bool) -> None:
                 text.markdown(f"**{form.label}**")
                 text.caption(escaped(str(exc)))
                 continue
-            text.markdown(f"**{form.label}** · {export.rows:,} rows · {_size(export.size)}")
+            text.markdown(f"**{form.label}** · {t('common.rows', count=export.rows)} · {_size(export.size)}")
             text.caption(f"SHA-256 `{export.sha256}`")
             if export.truncated:
-                text.warning(f"Only the first {export.rows:,} matching rows fit in one download: narrow the "
-                             f"filter, or download the whole release.")
-            _button(action, export, f"Filtered {form.short}", f"{PREFIX}filtered_{fmt}")
+                text.warning(t("download.truncated", rows=export.rows))
+            _button(action, export, t("download.filtered_button", format=form.short), f"{PREFIX}filtered_{fmt}")
 
 
 def _elsewhere(dataset_id: str, release: int, checksums: dict[str, str]) -> None:
-    st.subheader("Use it elsewhere")
+    st.subheader(t("download.elsewhere"))
     try:
         shown = snippets.snippets(dataset_id, release, checksums)
         base = snippets.api_url()
     except CatalogError as exc:
-        st.warning(f"The code snippets cannot be shown: {escaped(exc)}")
+        st.warning(t("download.no_snippets", reason=escaped(exc)))
         return
-    st.caption(f"Each snippet fetches release {release} from the catalogue's HTTP API ({base}), so it keeps "
-               f"giving exactly these rows after the next release; the comment names the address that always "
-               f"gives the latest one.")
+    st.caption(t("download.snippets", release=release, base=base))
     for snippet in shown:
         st.markdown(f"**{snippet.title}**")
         st.code(snippet.code, language=snippet.language)
@@ -134,8 +131,9 @@ def _button(place, export: downloads.Export, label: str, key: str) -> None:
 
 
 def _size(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
+    units = {"bytes": "", "KB": t("download.kb"), "MB": t("download.mb"), "GB": t("download.gb")}
+    for unit, written in units.items():
         if size < 1024 or unit == "GB":
-            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+            return t("download.bytes", size=size) if unit == "bytes" else f"{digits(size, decimals=1)} {written}"
         size /= 1024
     return ""

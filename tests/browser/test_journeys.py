@@ -97,3 +97,21 @@ def test_run_a_sql_query_and_reopen_its_link(explorer, page):  # noqa: F811
     again.close()
     page.goto(f"{explorer}/sql?sql=SELECT%20*%20FROM%20read_csv('/etc/passwd')")
     expect(page.get_by_text("out of reach", exact=False).first).to_be_visible(timeout=WAIT)
+
+
+def test_the_transparency_dashboard_shows_each_agencys_scorecard(explorer, page):  # noqa: F811
+    page.goto(f"{explorer}/transparency")
+    expect(page.get_by_role("heading", name="Ranking")).to_be_visible(timeout=WAIT)
+    page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=WAIT)
+    page.screenshot(path=str(SHOTS / "transparency.png"), full_page=True)
+    page.get_by_role("link", name="Ministry of Finance", exact=False).first.click()
+    expect(page.get_by_role("heading", name="Ministry of Finance", exact=False).first).to_be_visible(timeout=WAIT)
+    page.screenshot(path=str(SHOTS / "scorecard-finance.png"), full_page=True)
+    assert "/scorecard" in page.url and "agency=treasury" in page.url
+
+
+def test_the_explorer_speaks_french_when_asked(explorer, page):  # noqa: F811
+    page.goto(f"{explorer}/?lang=fr")
+    expect(page.get_by_text("Langue", exact=False).first).to_be_visible(timeout=WAIT)
+    page.screenshot(path=str(SHOTS / "search-fr.png"), full_page=True)
+    assert page.get_by_role("heading").first.inner_text() != "Open government data"

@@ -6,6 +6,7 @@ import string
 
 import pytest
 import streamlit as st
+import yaml
 from streamlit.testing.v1 import AppTest
 
 from dashboards import i18n
@@ -16,9 +17,11 @@ SOURCES = sorted((REPO / "dashboards").rglob("*.py"))
 CALLED = re.compile(r"""\bt\(\s*(["'])([a-z_]+(?:\.[a-z_]+)+)\1""")
 FORMS = re.compile(r"_(one|other)$")
 # words French writes as English does
-SAME_IN_FRENCH = {"nav.sql", "format.day", "search.facet_format", "search.facet_licence", "agency.contact", "sql.type",
-                  "feedback.kind_question", "answers.kind_question", "steward.tab_questions", "steward.error_type",
-                  "steward.audit_action", "table.condition"}
+SAME_IN_FRENCH = {"agency.contact", "answers.kind_question", "dataset.col_message", "dataset.col_note",
+                  "dataset.licence", "dataset.source", "dataset.tab_questions", "feedback.kind_question", "format.day",
+                  "methodology.col_format", "methodology.formats", "nav.sql", "profile.description", "profile.exact",
+                  "profile.type", "scorecard.score", "search.facet_format", "search.facet_licence", "sql.type",
+                  "steward.audit_action", "steward.error_type", "steward.tab_questions", "table.condition"}
 
 
 def placeholders(text: str) -> set[str]:
@@ -33,6 +36,17 @@ def test_every_english_key_has_a_french_translation_with_the_same_placeholders()
     assert not differ
     same = {key for key in english if english[key] == french[key]}
     assert same == SAME_IN_FRENCH, "a phrase left in English"
+
+
+def test_every_key_is_text():
+    """YAML reads a bare yes, no, on or off as true or false: such a key would never be found."""
+    for language in i18n.LANGUAGES:
+        tree = yaml.safe_load((i18n.LOCALES / f"{language}.yaml").read_text(encoding="utf-8"))
+        sections = [tree]
+        while sections:
+            section = sections.pop()
+            assert all(isinstance(key, str) for key in section), (language, list(section))
+            sections += [value for value in section.values() if isinstance(value, dict)]
 
 
 def test_every_key_is_used_in_the_dashboards():
