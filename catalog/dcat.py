@@ -349,7 +349,8 @@ def release_files(catalogue: PublicCatalogue, dataset: PublicDataset, release: P
 
 def _download_release(catalogue: PublicCatalogue, dataset: PublicDataset,
                       release: PublicRelease) -> downloads.Release | None:
-    """The release as catalog.downloads knows it, to find the files it has already made."""
+    """The release as catalog.downloads knows it, to find the files it has already made (finding them
+    takes its id, number and checksum; the schema given is the dataset's current one)."""
     try:
         parquet = downloads.release_parquet(catalogue.home, release.path)
     except (CatalogError, OSError):
