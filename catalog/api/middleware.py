@@ -11,9 +11,9 @@ Outermost first, every request meets:
 
 Each limit comes from the environment, read when the app is built:
 
-    GOVCAT_API_RATE         requests a minute per client (default 600; 0 turns the limit off)
-    GOVCAT_API_BURST        requests a client may make at once before the rate applies (default 120)
-    GOVCAT_API_CONCURRENT   requests per client in flight at the same time (default 8; 0: no limit)
+    GOVCAT_API_RATE         requests a minute per client (default 120; 0 turns the limit off)
+    GOVCAT_API_BURST        requests a client may make at once before the rate applies (default 30)
+    GOVCAT_API_CONCURRENT   requests per client in flight at the same time (default 4; 0: no limit)
     GOVCAT_API_MAX_BODY     bytes in a request body (default 1048576)
     GOVCAT_API_MAX_URL      bytes in the path and query string together (default 8192)
 
@@ -53,7 +53,7 @@ UNLIMITED_PATHS = frozenset({"/healthz"})          # load balancers ask often; i
 MAX_TRACKED_CLIENTS = 100_000                      # beyond this the longest-idle bucket is forgotten
 CORS_METHODS = ["GET", "HEAD", "POST", "OPTIONS"]
 EXPOSED_HEADERS = ["*", "Content-Disposition", "Content-Location", "ETag", "Digest", "Repr-Digest",
-                   "X-Checksum-SHA256", "Retry-After", "Link", "X-Total-Count"]
+                   "X-Checksum-SHA256", "Retry-After", "Link", "X-Total-Count", "X-Query"]
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -67,9 +67,9 @@ DIGITS = re.compile(r"[0-9]+")
 
 @dataclass(frozen=True)
 class Limits:
-    per_minute: float = 600
-    burst: int = 120
-    concurrent: int = 8
+    per_minute: float = 120       # some answers cost a tenth of a second of CPU: 120 of them, a fifth of a core
+    burst: int = 30
+    concurrent: int = 4
     max_body: int = 1_048_576
     max_url: int = 8192
     max_parameters: int = MAX_PARAMETERS

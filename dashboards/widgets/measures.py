@@ -135,12 +135,26 @@ def trend_section(snapshots: list[dict], *, agency: str | None, key: str) -> Non
     unit = " (percent)" if measure in BY_NAME and BY_NAME[measure].kind == "share" else ""
     wide = frame.pivot_table(index="at", columns="agency_name", values="value", aggfunc="last")
     st.line_chart(wide, x_label="snapshot time (UTC)", y_label=f"{TREND_CHOICES[measure]}{unit}")
+    st.caption(trend_summary(wide))
     if len(wide) < 2:
         st.caption("One snapshot so far: the lines grow with each publish and each day.")
     with st.expander("The same as a table"):
         shown = frame.assign(at=frame["at"].dt.strftime("%Y-%m-%d %H:%M UTC"))
         st.dataframe(shown.drop(columns=["agency"]), hide_index=True, key=f"{key}_table")
     downloads(frame.assign(at=frame["at"].map(lambda t: t.isoformat())), f"trend-{measure}", key=f"{key}_dl")
+
+
+def trend_summary(wide: pd.DataFrame) -> str:
+    """The chart in words: each line's first and latest value (the text alternative beside the chart)."""
+    said = []
+    for name in wide.columns:
+        line = wide[name].dropna()
+        if line.empty:
+            continue
+        first, last = line.iloc[0], line.iloc[-1]
+        change = "unchanged" if first == last else ("up" if last > first else "down")
+        said.append(f"{name}: {last:.3g} at the latest snapshot, {change} from {first:.3g} at the first")
+    return "In words: " + ("; ".join(said) if said else "no value measured yet") + "."
 
 
 def downloads(data: pd.DataFrame | list | dict, stem: str, *, key: str) -> None:

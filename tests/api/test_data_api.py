@@ -347,6 +347,15 @@ def test_sql_as_csv_and_by_post(client):
     assert client.post("/api/sql", content=b"{nope", headers={"content-type": "application/json"}).status_code == 400
 
 
+def test_a_long_query_is_cut_short_in_its_header_and_says_so(client):
+    sql = "SELECT '" + "é" * 3000 + "' AS long_text"
+    answer = client.post("/api/sql.csv", json={"sql": sql})
+    assert answer.status_code == 200 and answer.headers["x-query-truncated"] == "1"
+    assert len(answer.headers["x-query"]) <= data_api.MAX_HEADER_SQL
+    assert sql.startswith(urllib.parse.unquote(answer.headers["x-query"]))
+    assert "x-query-truncated" not in client.get("/api/sql.csv", params={"sql": "SELECT 1"}).headers
+
+
 @pytest.mark.parametrize("sql,message", [
     ("DELETE FROM ledger", "only SELECT queries are allowed"), ("", "send the query as sql=SELECT"),
     ("SELECT * FROM read_csv('/etc/passwd')", "files, URLs and extensions are out of reach"),

@@ -7,16 +7,20 @@ from urllib.parse import quote
 
 import pytest
 import schemathesis
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 from starlette.routing import Route
 
 from catalog import browse, catalogue_db
 from catalog.api import create_app
+from catalog.api.ckan import ACTIONS
+from catalog.api.data import OPERATORS
 from tests.conftest import REPO
 
 EXAMPLES = 12          # per operation and kind of input: enough to reach every branch of a parser
@@ -99,6 +103,36 @@ def test_no_input_gets_a_server_error_from_any_operation(app, demo, public_ids):
     assert seconds < BUDGET_SECONDS
 
 
+def test_every_answer_has_a_status_and_type_the_description_lists(app, public_ids):
+    """The description is accurate: what the app answers, valid requests or not, is documented."""
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    known = _path_values(public_ids)
+    undocumented: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path_names = [p.name for p in operation.path_parameters]
+        strategy = operation.as_strategy()
+        if path_names:
+            strategy = strategy | st.sampled_from(known).flatmap(
+                lambda value, operation=operation, path_names=path_names:
+                    operation.as_strategy(path_parameters={name: value for name in path_names}))
+
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+        @given(case=strategy)
+        def run(case):
+            response = case.call()
+            for conformance in (status_code_conformance, content_type_conformance):
+                try:
+                    case.validate_response(response, checks=[conformance])
+                except (Exception, BaseExceptionGroup):
+                    undocumented.append(f"{operation.label} {case.path_parameters or ''} {case.query or ''}: "
+                                        f"{response.status_code} {response.headers.get('content-type')}")
+
+        run()
+    assert not undocumented, "\n".join(sorted(set(undocumented))[:30])
+
+
 def test_hostile_values_in_any_path_or_query_parameter_get_a_clear_json_answer(app, demo):
     client = TestClient(app)
     document = client.get("/openapi.json").json()
@@ -125,12 +159,63 @@ def test_hostile_values_in_any_path_or_query_parameter_get_a_clear_json_answer(a
     assert not problems, "\n".join(problems)
 
 
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT | st.sampled_from(HOSTILE),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=6)
+CKAN_PARAMETERS = ["id", "name", "q", "fq", "fq_list", "rows", "start", "sort", "facet.field", "facet.limit", "limit",
+                   "offset", "all_fields", "include_datasets", "resource_id", "filters", "fields", "distinct",
+                   "records_format", "include_total", "sql", "query", "organizations", "groups"]
+QUICK = settings(max_examples=60, deadline=timedelta(seconds=10), database=None, derandomize=True,
+                 suppress_health_check=list(HealthCheck))
+
+
+def test_any_parameters_of_any_ckan_action_get_an_answer_not_a_failure(app, public_ids):
+    """The actions' parameters travel in a JSON body the description cannot list, so they are fuzzed here:
+    any JSON value (lists, objects, numbers where text is expected...) in any parameter."""
+    client = TestClient(app)
+    ids = public_ids[:3] + [f"{public_ids[0]}@1"]
+
+    @QUICK
+    @given(action=st.sampled_from(sorted(ACTIONS)),
+           params=st.dictionaries(st.sampled_from(CKAN_PARAMETERS), JSON | st.sampled_from(ids), max_size=4))
+    def run(action, params):
+        answer = client.post(f"/api/3/action/{action}", json=params)
+        assert answer.status_code < 500, f"POST /api/3/action/{action} {params!r}: {answer.text[:300]}"
+        assert answer.json()["success"] is (answer.status_code == 200)
+
+    run()
+
+
+def test_any_filter_on_the_data_api_gets_an_answer_not_a_failure(app, public_ids):
+    """Datasette-style filters are named by the column (``col__op=value``), which the description cannot list."""
+    client = TestClient(app)
+    tables = {dataset_id: client.get(f"/api/data/{dataset_id}", params={"_size": 1}).json()["columns"]
+              for dataset_id in public_ids[:3]}
+    operators = [*OPERATORS, "bogus", ""]
+
+    @QUICK
+    @given(data=st.data(), dataset_id=st.sampled_from(sorted(tables)))
+    def run(data, dataset_id):
+        columns = tables[dataset_id] + ["nope"]
+        chosen = data.draw(st.lists(st.tuples(st.sampled_from(columns), st.sampled_from(operators),
+                                              TEXT | st.sampled_from(HOSTILE)), min_size=1, max_size=3))
+        params = [(f"{column}__{op}" if op else column, value) for column, op, value in chosen]
+        params += [(key, data.draw(TEXT | st.sampled_from(columns))) for key in
+                   data.draw(st.lists(st.sampled_from(["_sort", "_sort_desc", "_col", "_size", "_next", "_format"]),
+                                      max_size=2))]
+        answer = client.get(f"/api/data/{dataset_id}", params=params)
+        assert answer.status_code < 500, f"GET /api/data/{dataset_id} {params!r}: {answer.text[:300]}"
+
+    run()
+
+
 def test_the_description_lists_every_route_with_its_path_parameters(app):
     document = TestClient(app).get("/openapi.json").json()
     described = {(path, method.upper()) for path, operations in document["paths"].items() for method in operations}
-    for route in app.routes:
-        if not isinstance(route, Route) or not route.include_in_schema:
-            continue
+    routes = [route for route in iter_route_contexts(app.routes)
+              if isinstance(route.original_route, Route) and route.include_in_schema]
+    assert len(routes) > 3      # the routers the app includes count too
+    for route in routes:
         for method in route.methods - {"HEAD", "OPTIONS"}:
             assert (route.path, method) in described
             parameters = document["paths"][route.path][method.lower()].get("parameters", [])

@@ -146,6 +146,8 @@ def test_the_trend_of_a_measure_has_a_table_alternative_and_follows_the_url(demo
     riverton = table[table["agency_name"] == "City of Riverton"].iloc[-1]
     published, quarantined = outcomes(demo_home, "riverton")
     assert (riverton["numerator"], riverton["denominator"]) == (published, published + quarantined)
+    (said,) = [c.value for c in at.caption if c.value.startswith("In words:")]
+    assert f"City of Riverton: {riverton['value']:.3g} at the latest snapshot" in said
     at.selectbox(key="trend").set_value("score").run()
     assert "measure" not in at.query_params
 
