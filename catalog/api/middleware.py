@@ -18,9 +18,10 @@ Each limit comes from the environment, read when the app is built:
     GOVCAT_API_MAX_URL      bytes in the path and query string together (default 8192)
 
 A client is its IP address, an IPv6 client its /64 network (one host usually holds a whole /64).
-Behind a reverse proxy, let uvicorn read X-Forwarded-For from it (``--forwarded-allow-ips``), or
-every client shares the proxy's bucket. Buckets live in the process: with several workers, each
-worker counts on its own.
+uvicorn takes the address from X-Forwarded-For when the request comes from a proxy it trusts
+(127.0.0.1 and ::1, or those in ``FORWARDED_ALLOW_IPS``); name a proxy elsewhere there, or every
+client shares the proxy's bucket. Buckets live in the process: with several workers, each worker
+counts on its own.
 """
 
 from __future__ import annotations
