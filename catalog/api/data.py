@@ -595,12 +595,20 @@ def _first(batch: pa.RecordBatch, count: int, names: list[str]) -> pa.RecordBatc
 # ------------------------------------------------------------------------------ the routes
 
 
+
+DATA_ANSWERS = {200: {"description": "The rows: a JSON page, or CSV, NDJSON or Parquet (paged or streamed)",
+                      "content": {"application/json": {}, "text/csv": {}, "application/x-ndjson": {},
+                                  "application/vnd.apache.parquet": {}}}}
+SQL_ANSWERS = {200: {"description": "The result as JSON or CSV",
+                     "content": {"application/json": {}, "text/csv": {}}}}
+
 def build_router(home: Path) -> APIRouter:
     """The data and SQL endpoints over the published data in ``home``."""
     home = Path(home)
     router = APIRouter()
 
     @router.get("/api/data/{name}", summary="Rows of a public release: filtered, sorted, paged or streamed",
+                response_class=Response, responses=DATA_ANSWERS,
                 description="``<dataset>`` (its current release) or ``<dataset>@<n>`` (release n), with an "
                             "optional .json, .csv, .ndjson or .parquet. Filter with column=value or "
                             "column__op=value, op one of: " + ", ".join(OPERATORS) + ".")
@@ -627,21 +635,25 @@ def build_router(home: Path) -> APIRouter:
     sql_size = Query(None, alias="_size", description=f"most rows (default {SQL_DEFAULT_ROWS}, at most {ROW_LIMIT})")
     sql_format = Query(None, alias="_format", description="json or csv")
 
-    @router.get("/api/sql", summary="Run one read-only SELECT over the published tables")
+    @router.get("/api/sql", summary="Run one read-only SELECT over the published tables",
+                response_class=Response, responses=SQL_ANSWERS)
     async def sql_get(request: Request, sql: str | None = sql_text, size: str | None = sql_size,
                       format_: str | None = sql_format) -> Response:
         return await _sql(home, request, None, post=False)
 
-    @router.get("/api/sql.{fmt}", summary="Run one read-only SELECT, the rows as json or csv")
+    @router.get("/api/sql.{fmt}", summary="Run one read-only SELECT, the rows as json or csv",
+                response_class=Response, responses=SQL_ANSWERS)
     async def sql_get_as(request: Request, fmt: str, sql: str | None = sql_text, size: str | None = sql_size,
                          format_: str | None = sql_format) -> Response:
         return await _sql(home, request, fmt, post=False)
 
-    @router.post("/api/sql", summary="Run one read-only SELECT (a form or JSON body: sql, _size, _format)")
+    @router.post("/api/sql", summary="Run one read-only SELECT (a form or JSON body: sql, _size, _format)",
+                 response_class=Response, responses=SQL_ANSWERS)
     async def sql_post(request: Request) -> Response:
         return await _sql(home, request, None, post=True)
 
-    @router.post("/api/sql.{fmt}", summary="Run one read-only SELECT, the rows as json or csv")
+    @router.post("/api/sql.{fmt}", summary="Run one read-only SELECT, the rows as json or csv",
+                 response_class=Response, responses=SQL_ANSWERS)
     async def sql_post_as(request: Request, fmt: str) -> Response:
         return await _sql(home, request, fmt, post=True)
 
