@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import secrets
 import unicodedata
@@ -35,7 +34,7 @@ import duckdb
 from catalog import audit
 from catalog.accounts import Steward
 from catalog.errors import CatalogError
-from catalog.files import exclusive_lock, write_atomically
+from catalog.files import append_line, exclusive_lock, write_atomically
 from catalog.identifiers import EMAIL_PATTERN, KINDS, PHONE_IN_TEXT
 from catalog.settings import HomeLayout
 
@@ -431,20 +430,7 @@ def _sessions_path(home: Path | str) -> Path:
 
 
 def _append(home: Path | str, line: dict) -> None:
-    """One line on disk (fsynced); a line left torn by a crash is ended first, so it spoils only itself."""
-    path = _messages_path(home)
-    data = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        size = os.fstat(descriptor).st_size
-        if size and os.pread(descriptor, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view):]
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    append_line(_messages_path(home), line)
 
 
 def _events(home: Path | str, contains: str | None = None) -> Iterator[dict]:

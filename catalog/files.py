@@ -1,9 +1,10 @@
-"""Two ways of touching a file that every writer in the home shares: an exclusive lock, and a
-replacement a reader never sees half done."""
+"""Ways of touching a file that every writer in the home shares: an exclusive lock, a
+replacement a reader never sees half done, and a JSON line appended so a crash spoils only itself."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,3 +44,21 @@ def write_atomically(path: Path, content: str | bytes, *, private: bool = False)
     finally:
         os.close(folder)
     return path
+
+
+def append_line(path: Path, record: dict, *, mode: int = 0o600) -> None:
+    """Append ``record`` as one JSON line, fsynced. A line left torn by a crash is ended first, so it
+    spoils only itself (readers skip a line that does not parse). The caller holds the file's lock."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view):]
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

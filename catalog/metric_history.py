@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 from catalog import metrics
-from catalog.files import exclusive_lock
+from catalog.files import append_line, exclusive_lock
 
 SNAPSHOT_VERSION = 1
 TRIGGERS = ("publish", "daily", "manual")
@@ -45,7 +45,7 @@ def take(home: Path, declarations=None, *, trigger: str, at: dt.datetime | None 
         if trigger == "publish" and last is not None and _same_day(last, snapshot) \
                 and _measures(last) == _measures(snapshot):
             return None
-        _append(path, snapshot)
+        append_line(path, snapshot, mode=0o644)
     return snapshot
 
 
@@ -122,17 +122,3 @@ def _last(path: Path) -> dict | None:
     return None
 
 
-def _append(path: Path, snapshot: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(descriptor).st_size
-        if size and os.pread(descriptor, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view):]
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

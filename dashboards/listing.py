@@ -94,16 +94,22 @@ def dataset_list(frame: pd.DataFrame, *, show_agency: bool, show_theme: bool) ->
                            else "")
                         + (" · " + t("listing.was_due", when=when(item["due"])) if item["freshness"] == "overdue"
                            else ""))
-    if pages > 1:
-        back, where, forward = st.columns([1, 2, 1])
-        if back.button(t("common.previous"), disabled=page <= 1, key="previous"):
-            st.query_params["page"] = str(page - 1)
-            st.rerun()
-        where.caption(t("common.page_of", page=page, pages=pages))
-        if forward.button(t("common.next"), disabled=page >= pages, key="next"):
-            st.query_params["page"] = str(page + 1)
-            st.rerun()
+    pager(page, pages)
 
+
+
+def pager(page: int, pages: int) -> None:
+    """Previous and next buttons that move ``?page=`` (nothing when everything fits on one page)."""
+    if pages <= 1:
+        return
+    back, where, forward = st.columns([1, 2, 1])
+    if back.button(t("common.previous"), disabled=page <= 1, key="previous"):
+        st.query_params["page"] = str(page - 1)
+        st.rerun()
+    where.caption(t("common.page_of", page=page, pages=pages))
+    if forward.button(t("common.next"), disabled=page >= pages, key="next"):
+        st.query_params["page"] = str(page + 1)
+        st.rerun()
 
 def with_freshness(frame: pd.DataFrame) -> pd.DataFrame:
     return freshness_columns(frame)

@@ -10,7 +10,7 @@ import streamlit as st
 from catalog.search import MAX_QUERY_CHARS, SORTS
 from dashboards import data
 from dashboards.i18n import DEFAULT, language, t
-from dashboards.listing import escaped, when
+from dashboards.listing import escaped, pager, when
 
 PAGE_SIZE = 10
 FACETS = ("agency", "theme", "updated", "format", "licence", "frequency")
@@ -151,12 +151,4 @@ with results_column:
             st.caption(f"{hit['frequency_label']} · {hit['source_format'].upper()} · {_release(hit)}{held}")
             description = hit["description"]
             st.write(description if len(description) <= 280 else description[:277].rsplit(" ", 1)[0] + "…")
-    if pages > 1:
-        back, where, forward = st.columns([1, 2, 1])
-        if back.button(t("common.previous"), disabled=page <= 1, key="previous"):
-            st.query_params["page"] = str(page - 1)
-            st.rerun()
-        where.caption(t("common.page_of", page=page, pages=pages))
-        if forward.button(t("common.next"), disabled=page >= pages, key="next"):
-            st.query_params["page"] = str(page + 1)
-            st.rerun()
+    pager(page, pages)
