@@ -100,6 +100,7 @@ class Sandbox:
             "allow_persistent_secrets": False,
         })
         self._con.execute("SET allowed_paths = ?", [sorted(set(self.tables.values()))])
+        self._con.execute("SET parquet_metadata_cache = true")  # each footer is read once, not per query
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
 
@@ -107,18 +108,28 @@ class Sandbox:
               time_limit: float = TIME_LIMIT_SECONDS, byte_limit: int = BYTE_LIMIT) -> QueryResult:
         """Run one SELECT; raise QueryError with a reason a person can act on."""
         check_select(sql)
-        with self._lock:
-            self._open_views(self._referenced_tables(sql))
-            return self._run(sql, params, row_limit, time_limit, byte_limit)
+        cursor = self._cursor()
+        try:
+            self._open_views(self._referenced_tables(sql, cursor))
+            return self._run(sql, params, row_limit, time_limit, byte_limit, cursor)
+        finally:
+            cursor.close()
 
     def _run(self, sql: str, params: list | None, row_limit: int, time_limit: float,
-             byte_limit: int) -> QueryResult:
-        """Run checked (or the sandbox's own) SQL; the caller holds the lock."""
-        timer = threading.Timer(time_limit, self._con.interrupt)
+             byte_limit: int, cursor: duckdb.DuckDBPyConnection | None = None) -> QueryResult:
+        """Run checked (or the sandbox's own) SQL on ``cursor`` (by default one of its own), whose
+        views are open: queries on separate cursors run side by side, each with its own timer."""
+        if cursor is None:
+            cursor = self._cursor()
+            try:
+                return self._run(sql, params, row_limit, time_limit, byte_limit, cursor)
+            finally:
+                cursor.close()
+        timer = threading.Timer(time_limit, cursor.interrupt)
         started = time.perf_counter()
         timer.start()
         try:
-            reader = self._con.execute(sql, params or []).to_arrow_reader(min(row_limit + 1, BATCH_ROWS))
+            reader = cursor.execute(sql, params or []).to_arrow_reader(min(row_limit + 1, BATCH_ROWS))
             batches, count, size = [], 0, 0
             for batch in reader:
                 batches.append(batch)
@@ -151,11 +162,10 @@ class Sandbox:
 
     def columns(self) -> dict[str, list[tuple[str, str]]]:
         """Every table this sandbox serves, with its (column, SQL type) pairs in order."""
-        with self._lock:
-            self._open_views(set(self.tables))
-            rows = self._run("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                             "ORDER BY table_name, ordinal_position", None, 1_000_000, TIME_LIMIT_SECONDS,
-                             BYTE_LIMIT).table.to_pylist()
+        self._open_views(set(self.tables))
+        rows = self._run("SELECT table_name, column_name, data_type FROM information_schema.columns "
+                         "ORDER BY table_name, ordinal_position", None, 1_000_000, TIME_LIMIT_SECONDS,
+                         BYTE_LIMIT).table.to_pylist()
         found: dict[str, list[tuple[str, str]]] = {name: [] for name in sorted(self.tables)}
         for row in rows:
             if row["table_name"] in found:
@@ -167,30 +177,41 @@ class Sandbox:
         """Run one SELECT for a download of any size: its rows come as Arrow batches, never all at once.
 
         The statement is checked exactly as ``query`` checks it, and starts before this returns, so a
-        refused or failing one raises QueryError here. It runs on a cursor of its own: the lock is held
-        only while the views are made, never while the rows are read. Each batch must come within
+        refused or failing one raises QueryError here. Like every query, it runs on a cursor of its
+        own, beside any others. Each batch must come within
         ``time_limit``; there is no row or byte limit (the caller sends each batch on, then drops it)."""
         check_select(sql)
-        with self._lock:
-            self._open_views(self._referenced_tables(sql))
-            cursor = self._con.cursor()
+        cursor = self._cursor()
+        try:
+            self._open_views(self._referenced_tables(sql, cursor))
+        except BaseException:
+            cursor.close()
+            raise
         return QueryStream(cursor, sql, params, batch_rows, time_limit, self)
 
     def close(self) -> None:
         self._con.close()
 
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the sandbox's database: same views, settings and limits."""
+        with self._lock:
+            return self._con.cursor()
+
     def _open_views(self, names: set[str]) -> None:
         """Create the views a query needs, once each (a view costs a Parquet footer read)."""
-        for name in sorted(names - self._views):
-            quoted = '"' + name.replace('"', '""') + '"'
-            path = "'" + self.tables[name].replace("'", "''") + "'"
-            self._con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM read_parquet({path})")
-            self._views.add(name)
+        if names <= self._views:
+            return
+        with self._lock:
+            for name in sorted(names - self._views):
+                quoted = '"' + name.replace('"', '""') + '"'
+                path = "'" + self.tables[name].replace("'", "''") + "'"
+                self._con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM read_parquet({path})")
+                self._views.add(name)
 
-    def _referenced_tables(self, sql: str) -> set[str]:
+    def _referenced_tables(self, sql: str, cursor: duckdb.DuckDBPyConnection) -> set[str]:
         """The published tables ``sql`` reads; refuses anything else it names (see the module's doc)."""
         try:
-            tree = json.loads(self._con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+            tree = json.loads(cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
         except duckdb.Error as exc:
             raise QueryError(self._scrubbed(exc)) from None
         if tree.get("error"):

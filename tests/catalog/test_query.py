@@ -1,5 +1,8 @@
 """The query sandbox: public current releases as tables, nothing else reachable."""
 
+import threading
+import time
+
 import pytest
 
 from catalog import flow
@@ -82,6 +85,29 @@ def test_time_limit_stops_a_runaway_query(sandbox):
         sandbox.query("SELECT count(*) FROM range(1000000000000)", time_limit=0.5)
     assert sandbox.query("SELECT 1 AS one").table.to_pylist() == [{"one": 1}]
 
+
+def test_a_runaway_query_holds_up_no_one_else(sandbox):
+    """Queries run side by side: while one grinds towards its time limit, others are answered, and
+    the limit stops only the query that ran over."""
+    outcome = {}
+
+    def runaway():
+        try:
+            sandbox.query("SELECT count(*) FROM range(1000000000000)", time_limit=6)
+        except QueryError as exc:
+            outcome["runaway"] = str(exc)
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        answered = [sandbox.query("SELECT sum(amount) AS total FROM grants").table.to_pylist() for _ in range(5)]
+        outcome["others_done_while_runaway_ran"] = thread.is_alive()
+    finally:
+        thread.join()
+    assert answered == [[{"total": 13.5}]] * 5
+    assert outcome["others_done_while_runaway_ran"]
+    assert "took longer than 6 seconds" in outcome["runaway"]
 
 def test_syntax_error_is_reported_in_one_line(sandbox):
     with pytest.raises(QueryError) as caught:

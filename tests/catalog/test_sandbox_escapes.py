@@ -149,7 +149,7 @@ def test_the_locks_hold_even_if_the_statement_check_is_bypassed(home, outside, m
     process (files, network, extensions, settings). Changes to its own in-memory catalogue are stopped by the
     statement check alone, and bounded by the memory limit."""
     monkeypatch.setattr(query, "check_select", lambda sql: None)
-    monkeypatch.setattr(Sandbox, "_referenced_tables", lambda self, sql: {"grants"})
+    monkeypatch.setattr(Sandbox, "_referenced_tables", lambda self, sql, cursor: {"grants"})
     sandbox = Sandbox(home)
     try:
         before = settings_now(sandbox)
