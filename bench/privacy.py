@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from catalog import privacy  # noqa: E402
+from catalog.flow import RELEASE_ROW_GROUP_ROWS  # noqa: E402
 from catalog.spec import load_declarations  # noqa: E402
 
 FLOOR = 4.0
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         con.execute(GENERATE.format(rows=args.rows))
         plain, copies, steps, guards, reports, findings = [], [], [], [], [], []
         target = Path(folder) / "release.parquet"
-        write = f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"   # as the protect step writes it
+        write = f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {RELEASE_ROW_GROUP_ROWS})"  # as the protect step writes it
         for run in range(args.runs):
             copies.append(timed(lambda: con.execute("CREATE OR REPLACE TABLE copy AS SELECT * FROM typed")))
             plain.append(timed(lambda: con.execute(f"COPY typed TO '{target}' {write}")))
