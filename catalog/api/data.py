@@ -407,16 +407,19 @@ BAD_TOKEN = ("the _next token is not one this server gave for this query (it was
              "belongs to other filters or another sort): start again from the first page, without _next")
 
 
-def make_token(home: Path, identity: str, release: int, served: int, keys: list | None) -> str:
-    body = {"r": release, "n": served}
+def make_token(home: Path, identity: str, release: int, served: int, keys: list | None, total: int) -> str:
+    """A signed token of the next page: the rows served so far, the last row's key values, and the
+    total (a release never changes, so the next pages need not count it again)."""
+    body = {"r": release, "n": served, "t": total}
     if keys is not None:
         body["k"] = [_packed(v) for v in keys]
     payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).rstrip(b"=")
     return f"{payload.decode()}.{_signature(home, identity, payload)}"
 
 
-def read_token(home: Path, identity: str, token: str) -> tuple[int, int, list | None]:
-    """(release, rows already served, key values of the last row or None); BadRequest if forged."""
+def read_token(home: Path, identity: str, token: str) -> tuple[int, int, list | None, int | None]:
+    """(release, rows already served, key values of the last row or None, the total if the token
+    holds it); BadRequest if forged."""
     payload, _, signature = token.strip().partition(".")
     expected = _signature(home, identity, payload.encode("utf-8", "replace")).encode()
     if not (payload and signature and len(token) < 20_000
@@ -426,11 +429,12 @@ def read_token(home: Path, identity: str, token: str) -> tuple[int, int, list | 
         body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         release, served = int(body["r"]), int(body["n"])
         keys = [_unpacked(v) for v in body["k"]] if "k" in body else None
+        total = int(body["t"]) if body.get("t") is not None else None
     except (ValueError, KeyError, TypeError, IndexError):
         raise BadRequest(BAD_TOKEN) from None
-    if release < 1 or served < 0:
+    if release < 1 or served < 0 or total is not None and total < served:
         raise BadRequest(BAD_TOKEN)
-    return release, served, keys
+    return release, served, keys, total
 
 
 def _signature(home: Path, identity: str, payload: bytes) -> str:
@@ -677,23 +681,20 @@ def _data(home: Path, name: str, request: Request) -> Response:
     sort, descending = _sort(single, table)
     where, filters_read = conditions(params, table)
     identity = json.dumps([dataset_id, path_release, sort, descending, sorted(filters_read)])
-    served, last_keys = 0, None
+    served, last_keys, total = 0, None, None
     if "_next" in single:
         if streaming:
             raise BadRequest("_next pages through rows; a stream (_stream=1 or _size=max) already sends them all")
-        release, served, last_keys = read_token(home, identity, single["_next"])
+        release, served, last_keys, total = read_token(home, identity, single["_next"])
         if release != table.release:
             table = catalogue.release(dataset_id, release)
     columns = _columns(params, table)
     order = order_for(table, sort, descending)
     if last_keys is not None and len(last_keys) != len(order.keys):
         raise BadRequest(BAD_TOKEN)
-    count_sql, count_params = flt.render([f"SELECT count(*) AS total FROM {quote_ident(table.table)}",
-                                          *flt.where(where)])
-    total = int(catalogue.sandbox.query(count_sql, count_params, row_limit=1).table.column(0)[0].as_py())
     selection = Selection(table, columns, where, order, fmt)
     if streaming:
-        return _streamed(catalogue.sandbox, selection, total)
+        return _streamed(catalogue.sandbox, selection, _counted(catalogue.sandbox, selection))
     return _page(home, catalogue.sandbox, request, selection, total, size, served, last_keys, identity, started)
 
 
@@ -722,6 +723,13 @@ class Selection:
         return {"X-Total-Count": str(total), "X-Release": self.table.table, **_query_headers(shown_sql)}
 
 
+def _counted(sandbox: Sandbox, chosen: Selection) -> int:
+    """How many rows match the selection's conditions."""
+    sql, params = flt.render([f"SELECT count(*) AS total FROM {quote_ident(chosen.table.table)}",
+                              *flt.where(chosen.where)])
+    return int(sandbox.query(sql, params, row_limit=1).table.column(0)[0].as_py())
+
+
 def _streamed(sandbox: Sandbox, chosen: Selection, total: int) -> Response:
     """Every matching row, in the release's own order unless a sort is asked for (sorting holds the
     rows in the sandbox while it sorts; reading in order does not)."""
@@ -737,22 +745,27 @@ def _streamed(sandbox: Sandbox, chosen: Selection, total: int) -> Response:
                              media_type=FORMATS[chosen.fmt], headers=headers)
 
 
-def _page(home: Path, sandbox: Sandbox, request: Request, chosen: Selection, total: int, size: int, served: int,
-          last_keys: list | None, identity: str, started: float) -> Response:
+def _page(home: Path, sandbox: Sandbox, request: Request, chosen: Selection, total: int | None, size: int,
+          served: int, last_keys: list | None, identity: str, started: float) -> Response:
     """One page: ``size`` rows after the last row of the page before (or, without its keys, after
-    the rows served so far)."""
+    the rows served so far). One row more is asked for, to know whether another page follows;
+    the rows are counted only when the total is not known otherwise (the page is the last one,
+    or the token of the page before holds it)."""
     keys = list(chosen.order.keys)
     after = chosen.order.after(last_keys) if last_keys is not None else []
     offset = f" OFFSET {served}" if last_keys is None and served else ""
-    pieces = chosen.pieces(extra=keys, after=after, tail=f" LIMIT {size}{offset}")
+    pieces = chosen.pieces(extra=keys, after=after, tail=f" LIMIT {size + 1}{offset}")
     sql, params = flt.render(pieces)
-    page = sandbox.query(shaped_select(chosen.fields, chosen.fmt, sql, keys), params, row_limit=max(size, 1)).table
+    page = sandbox.query(shaped_select(chosen.fields, chosen.fmt, sql, keys), params, row_limit=size + 1).table
+    more = page.num_rows > size
     page = page.slice(0, size)
+    if total is None:
+        total = served + page.num_rows if not more else _counted(sandbox, chosen)
     shown_sql = flt.render(pieces, inline=True)[0]
     token = None
-    if size and page.num_rows == size and served + size < total:
+    if size and more:
         last = _last_keys(page, keys, chosen.order)
-        token = make_token(home, identity, chosen.table.release, served + size, last)
+        token = make_token(home, identity, chosen.table.release, served + size, last, total)
     next_url = _next_url(request, token) if token else None
     headers = chosen.headers(total, shown_sql)
     if next_url:

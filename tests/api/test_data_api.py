@@ -142,17 +142,19 @@ def test_sorting_puts_missing_values_last_either_way(client):
 
 def walk(client, url: str) -> tuple[list[dict], int]:
     """Every row, following next_url from the first page; and how many pages it took."""
-    rows, pages = [], 0
+    rows, pages, totals = [], 0, set()
     while url:
         answer = client.get(url)
         assert answer.status_code == 200, answer.text
         body = answer.json()
         rows += body["rows"]
         pages += 1
+        totals.add(body["total"])
         url = body["next_url"]
         if url:
             assert answer.headers["link"] == f'<{url}>; rel="next"'
             url = url.removeprefix("http://testserver")
+    assert totals == {len(rows)}, "every page gives the same total: the rows there are in all"
     return rows, pages
 
 
@@ -173,7 +175,16 @@ def test_a_release_without_a_primary_key_pages_by_offset_in_a_stable_order(clien
     rows, pages = walk(client, f"/api/data/visits?_size=3{sort}")
     assert rows == everything and pages == 3
     second = client.get(client.get(f"/api/data/visits?_size=3{sort}").json()["next_url"]).json()
-    assert second["sql"].endswith("LIMIT 3 OFFSET 3")
+    assert second["sql"].endswith("LIMIT 4 OFFSET 3"), "a row beyond the page tells whether another follows"
+
+
+@pytest.mark.parametrize(("query", "matching"), [("place=Library", 3), ("visitors__gte=12", 4),
+                                                 ("place=Park&visitors__isnull=1", 1), ("place=Zoo", 0)])
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_every_page_of_a_filtered_walk_gives_the_whole_total(client, query, matching, size):
+    """Full pages, the last page, a page that is the only one: each tells the same total."""
+    rows, pages = walk(client, f"/api/data/visits?{query}&_size={size}")
+    assert len(rows) == matching and pages == max(1, -(-matching // size))
 
 
 def test_page_size_is_capped_and_zero_gives_only_the_total(client):
