@@ -18,6 +18,7 @@ server paths. The explorer, ``govcat sql`` and any later API all go through ``Sa
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -28,7 +29,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from catalog import catalogue_db
+from catalog import catalogue_db, serving
 from catalog.errors import QueryError
 from catalog.settings import HomeLayout
 
@@ -41,6 +42,7 @@ NOWHERE_HOME = "/sandbox"  # DuckDB derives its secret and extension folders fro
 OUT_OF_REACH = ("files, URLs and extensions are out of reach here: query the published tables by name "
                 "(each public dataset is a table named by its id)")
 MAX_SQL_CHARS = 20_000
+log = logging.getLogger(__name__)
 LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.DOTALL)
 REFUSED_PREFIXES = ("pragma", "call", "set", "reset", "attach", "detach", "install", "load", "copy", "export",
                     "import", "checkpoint", "vacuum")
@@ -87,8 +89,13 @@ class Sandbox:
         self.layout = HomeLayout(Path(home))
         self.version = catalogue_db.file_version(self.layout.catalogue)
         releases = _readable_releases(self.layout, agency)
-        self.restricted = sorted({d for d, _, _, access in releases if access != "public"})
+        self.restricted = sorted({r.dataset_id for r in releases if r.access != "public"})
         self.tables = _tables(releases, as_of or {})
+        copies = {r.path: serving.copy_path(self.layout.root, r.dataset_id, r.release, r.data_sha256)
+                  for r in releases if r.rows >= serving.MIN_ROWS}
+        self._copies = {name: copies[path] for name, path in self.tables.items() if path in copies}
+        self._order: dict[str, tuple[str, ...]] = {}
+        self._aliases: dict[Path, str] = {}  # serving copy -> the name it is attached as
         self._lock = threading.Lock()
         folders = {self.layout.root, self.layout.root.resolve(), Path.home()}
         self._hidden = sorted((str(f) for f in folders if len(f.parts) > 1), key=len, reverse=True)
@@ -99,7 +106,9 @@ class Sandbox:
             "autoload_known_extensions": False, "temp_directory": "", "home_directory": NOWHERE_HOME,
             "allow_persistent_secrets": False,
         })
-        self._con.execute("SET allowed_paths = ?", [sorted(set(self.tables.values()))])
+        readable = set(self.tables.values())
+        readable.update(path for copy in self._copies.values() for path in (str(copy), f"{copy}.wal"))
+        self._con.execute("SET allowed_paths = ?", [sorted(readable)])
         self._con.execute("SET parquet_metadata_cache = true")  # each footer is read once, not per query
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
@@ -114,6 +123,17 @@ class Sandbox:
             return self._run(sql, params, row_limit, time_limit, byte_limit, cursor)
         finally:
             cursor.close()
+
+    def query_built(self, sql: str, params: list | None, tables: set[str], row_limit: int = ROW_LIMIT,
+                    time_limit: float = TIME_LIMIT_SECONDS, byte_limit: int = BYTE_LIMIT) -> QueryResult:
+        """Run a SELECT that govcat's own code composed over ``tables`` (every name quoted, every value
+        a parameter), without reading it back through the syntax-tree check that a person's SQL needs;
+        the connection's own locks hold all the same. QueryError for a table that is not served."""
+        unknown = sorted(name for name in tables if name not in self.tables)
+        if unknown:
+            raise QueryError(f"there is no published table {unknown[0]!r}")
+        self._open_views(set(tables))
+        return self._run(sql, params, row_limit, time_limit, byte_limit)
 
     def _run(self, sql: str, params: list | None, row_limit: int, time_limit: float,
              byte_limit: int, cursor: duckdb.DuckDBPyConnection | None = None) -> QueryResult:
@@ -161,15 +181,15 @@ class Sandbox:
         return QueryResult(table.slice(0, row_limit) if truncated else table, truncated, seconds)
 
     def columns(self) -> dict[str, list[tuple[str, str]]]:
-        """Every table this sandbox serves, with its (column, SQL type) pairs in order."""
-        self._open_views(set(self.tables))
-        rows = self._run("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                         "ORDER BY table_name, ordinal_position", None, 1_000_000, TIME_LIMIT_SECONDS,
-                         BYTE_LIMIT).table.to_pylist()
-        found: dict[str, list[tuple[str, str]]] = {name: [] for name in sorted(self.tables)}
-        for row in rows:
-            if row["table_name"] in found:
-                found[row["table_name"]].append((row["column_name"], row["data_type"]))
+        """Every table this sandbox serves, with its (column, SQL type) pairs in order, read from
+        the Parquet files' footers (a serving copy holds the same columns, and none is made here)."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        for name in sorted(self.tables):
+            path = "'" + self.tables[name].replace("'", "''") + "'"
+            described = self._run(f"DESCRIBE SELECT * FROM read_parquet({path})", None, 100_000,
+                                  TIME_LIMIT_SECONDS, BYTE_LIMIT).table
+            found[name] = list(zip(described.column("column_name").to_pylist(),
+                                   described.column("column_type").to_pylist()))
         return found
 
     def stream(self, sql: str, params: list | None = None, batch_rows: int = STREAM_BATCH_ROWS,
@@ -197,16 +217,43 @@ class Sandbox:
         with self._lock:
             return self._con.cursor()
 
+    def storage_order(self, name: str) -> tuple[str, ...]:
+        """The columns the table's rows are stored in the order of (a scan without ORDER BY gives
+        them so), or () when that is not known."""
+        self._open_views({name})
+        return self._order.get(name, ())
+
     def _open_views(self, names: set[str]) -> None:
-        """Create the views a query needs, once each (a view costs a Parquet footer read)."""
+        """Create the views a query needs, once each: over the release's serving copy where it has
+        one (made on first use), else over its Parquet file (a view costs a footer read)."""
         if names <= self._views:
             return
         with self._lock:
             for name in sorted(names - self._views):
                 quoted = '"' + name.replace('"', '""') + '"'
-                path = "'" + self.tables[name].replace("'", "''") + "'"
-                self._con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM read_parquet({path})")
+                source = self._attached_copy(name)
+                if source is None:
+                    source = "read_parquet('" + self.tables[name].replace("'", "''") + "')"
+                self._con.execute(f"CREATE VIEW {quoted} AS SELECT * FROM {source}")
                 self._views.add(name)
+
+    def _attached_copy(self, name: str) -> str | None:
+        """The serving copy of table ``name``, attached read-only, as a FROM source; None without one."""
+        copy = self._copies.get(name)
+        if copy is None or not serving.ensure_copy(Path(self.tables[name]), copy):
+            return None
+        alias = self._aliases.get(copy)
+        try:
+            if alias is None:
+                alias = f"copy_{len(self._aliases) + 1}"
+                self._con.execute(f"ATTACH '{str(copy).replace(chr(39), chr(39) * 2)}' AS {alias} (READ_ONLY)")
+                self._aliases[copy] = alias
+            self._order[name] = serving.sorted_by(self._con, alias)
+        except duckdb.Error as exc:
+            log.warning("the serving copy of %s could not be read (%s); reading its Parquet file", name,
+                        self._scrubbed(exc))
+            return None
+        return f"{alias}.{serving.ROWS_TABLE}"
 
     def _referenced_tables(self, sql: str, cursor: duckdb.DuckDBPyConnection) -> set[str]:
         """The published tables ``sql`` reads; refuses anything else it names (see the module's doc)."""
@@ -351,27 +398,40 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _readable_releases(layout: HomeLayout, agency: str | None) -> list[tuple[str, int, str, str]]:
-    """(dataset id, release, absolute Parquet path, access) of every release a reader may see:
-    public datasets, and restricted ones shared with ``agency`` (never non-public ones)."""
+@dataclass(frozen=True)
+class Readable:
+    """A release a reader may see."""
+    dataset_id: str
+    release: int
+    path: str            # its Parquet file, absolute
+    access: str
+    rows: int
+    data_sha256: str | None
+
+
+def _readable_releases(layout: HomeLayout, agency: str | None) -> list[Readable]:
+    """Every release a reader may see: public datasets', and restricted ones shared with ``agency``
+    (never non-public ones)."""
     if not layout.catalogue.exists():
         return []
     con = catalogue_db.open_reader(layout.catalogue)
     try:
         rows = con.execute("""
-            SELECT d.id, r.release, r.path, d.access FROM datasets d JOIN releases r ON r.dataset_id = d.id
+            SELECT d.id, r.release, r.path, d.access, coalesce(r.rows, 0), r.data_sha256
+            FROM datasets d JOIN releases r ON r.dataset_id = d.id
             WHERE d.access = 'public' OR (d.access = 'restricted' AND (d.agency = $1 OR list_contains(d.shared_with, $1)))
             ORDER BY d.id, r.release""", [agency or ""]).fetchall()
     finally:
         con.close()
-    return [(dataset_id, release, str(layout.root / path), access) for dataset_id, release, path, access in rows]
+    return [Readable(dataset_id, release, str(layout.root / path), access, rows, sha)
+            for dataset_id, release, path, access, rows, sha in rows]
 
 
-def _tables(releases: list[tuple[str, int, str, str]], as_of: dict[str, int]) -> dict[str, str]:
+def _tables(releases: list[Readable], as_of: dict[str, int]) -> dict[str, str]:
     """Table name -> Parquet path: each dataset's current (or pinned) release, and ``<id>@<N>``."""
     numbers: dict[str, dict[int, str]] = {}
-    for dataset_id, release, path, _ in releases:
-        numbers.setdefault(dataset_id, {})[release] = path
+    for readable in releases:
+        numbers.setdefault(readable.dataset_id, {})[readable.release] = readable.path
     for dataset_id, release in as_of.items():
         known = numbers.get(dataset_id)
         if not known:

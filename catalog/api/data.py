@@ -327,6 +327,7 @@ class Order:
     sort: str | None
     descending: bool
     key: tuple[str, ...]  # the primary key, when pages are found by keyset; () pages by offset
+    stored: bool = False  # the table's rows are stored in key order: a scan gives them so, unsorted
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -334,6 +335,8 @@ class Order:
         return ((self.sort,) if self.sort else ()) + self.key if self.key else ()
 
     def clause(self, columns: list[str]) -> str:
+        if self.stored and not self.sort and self.key:
+            return ""
         terms = []
         if self.sort:
             terms.append(f"{quote_ident(self.sort)} {'DESC' if self.descending else 'ASC'} NULLS LAST")
@@ -363,11 +366,13 @@ def _key_after(columns: list[str], values: list) -> list[flt.Piece]:
             *_key_after(rest, values[1:]), "))"]
 
 
-def order_for(table: ReleaseTable, sort: str | None, descending: bool) -> Order:
+def order_for(table: ReleaseTable, sort: str | None, descending: bool, stored: tuple[str, ...] = ()) -> Order:
+    """How to order the rows; ``stored``: the columns the table's rows are stored in the order of."""
     types = {f.name: f.type for f in table.schema}
     keyset = table.primary_key and all(any(test(types[c]) for test in KEYSET_TYPES)
                                        for c in ((sort,) if sort else ()) + table.primary_key)
-    return Order(sort, descending, table.primary_key if keyset else ())
+    key = table.primary_key if keyset else ()
+    return Order(sort, descending, key, stored=bool(key) and stored == key)
 
 
 # ------------------------------------------------------------------------------ page tokens
@@ -689,7 +694,7 @@ def _data(home: Path, name: str, request: Request) -> Response:
         if release != table.release:
             table = catalogue.release(dataset_id, release)
     columns = _columns(params, table)
-    order = order_for(table, sort, descending)
+    order = order_for(table, sort, descending, catalogue.sandbox.storage_order(table.table) if not sort else ())
     if last_keys is not None and len(last_keys) != len(order.keys):
         raise BadRequest(BAD_TOKEN)
     selection = Selection(table, columns, where, order, fmt)
@@ -727,7 +732,7 @@ def _counted(sandbox: Sandbox, chosen: Selection) -> int:
     """How many rows match the selection's conditions."""
     sql, params = flt.render([f"SELECT count(*) AS total FROM {quote_ident(chosen.table.table)}",
                               *flt.where(chosen.where)])
-    return int(sandbox.query(sql, params, row_limit=1).table.column(0)[0].as_py())
+    return int(sandbox.query_built(sql, params, {chosen.table.table}, row_limit=1).table.column(0)[0].as_py())
 
 
 def _streamed(sandbox: Sandbox, chosen: Selection, total: int) -> Response:
@@ -756,7 +761,8 @@ def _page(home: Path, sandbox: Sandbox, request: Request, chosen: Selection, tot
     offset = f" OFFSET {served}" if last_keys is None and served else ""
     pieces = chosen.pieces(extra=keys, after=after, tail=f" LIMIT {size + 1}{offset}")
     sql, params = flt.render(pieces)
-    page = sandbox.query(shaped_select(chosen.fields, chosen.fmt, sql, keys), params, row_limit=size + 1).table
+    page = sandbox.query_built(shaped_select(chosen.fields, chosen.fmt, sql, keys), params, {chosen.table.table},
+                               row_limit=size + 1).table
     more = page.num_rows > size
     page = page.slice(0, size)
     if total is None:
