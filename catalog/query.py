@@ -250,8 +250,9 @@ class Sandbox:
                 self._aliases[copy] = alias
             self._order[name] = serving.sorted_by(self._con, alias)
         except duckdb.Error as exc:
-            log.warning("the serving copy of %s could not be read (%s); reading its Parquet file", name,
-                        self._scrubbed(exc))
+            log.warning("the serving copy of %s could not be read (%s); reading its Parquet file, and the "
+                        "copy will be made again", name, self._scrubbed(exc))
+            copy.unlink(missing_ok=True)
             return None
         return f"{alias}.{serving.ROWS_TABLE}"
 
