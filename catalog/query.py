@@ -82,10 +82,12 @@ class Sandbox:
     """A locked-down DuckDB connection over one version of the published catalogue."""
 
     def __init__(self, home: Path, memory_limit: str = "1GB", as_of: dict[str, int] | None = None,
-                 agency: str | None = None):
+                 agency: str | None = None, threads: int = 2):
         """``as_of`` pins datasets to an earlier release under their own names; every release N of a
         dataset is also its own table, ``"<id>@N"``. ``agency``: a signed-in steward's agency, which
-        adds its own restricted datasets and those shared with it (the caller logs those reads)."""
+        adds its own restricted datasets and those shared with it (the caller logs those reads).
+        ``threads``: DuckDB's threads for one query; a server answering many small queries side by side
+        does better with 1 (each query then runs on its caller's thread, with no hand-offs)."""
         self.layout = HomeLayout(Path(home))
         self.version = catalogue_db.file_version(self.layout.catalogue)
         releases = _readable_releases(self.layout, agency)
@@ -102,7 +104,7 @@ class Sandbox:
         self._names = {name.lower(): name for name in self.tables}
         self._views: set[str] = set()
         self._con = duckdb.connect(config={
-            "threads": 2, "max_memory": memory_limit, "autoinstall_known_extensions": False,
+            "threads": threads, "max_memory": memory_limit, "autoinstall_known_extensions": False,
             "autoload_known_extensions": False, "temp_directory": "", "home_directory": NOWHERE_HOME,
             "allow_persistent_secrets": False,
         })
@@ -138,16 +140,15 @@ class Sandbox:
     def _run(self, sql: str, params: list | None, row_limit: int, time_limit: float,
              byte_limit: int, cursor: duckdb.DuckDBPyConnection | None = None) -> QueryResult:
         """Run checked (or the sandbox's own) SQL on ``cursor`` (by default one of its own), whose
-        views are open: queries on separate cursors run side by side, each with its own timer."""
+        views are open: queries on separate cursors run side by side, each with its own time limit."""
         if cursor is None:
             cursor = self._cursor()
             try:
                 return self._run(sql, params, row_limit, time_limit, byte_limit, cursor)
             finally:
                 cursor.close()
-        timer = threading.Timer(time_limit, cursor.interrupt)
+        watch = WATCHDOG.watch(cursor, time_limit)
         started = time.perf_counter()
-        timer.start()
         try:
             reader = cursor.execute(sql, params or []).to_arrow_reader(min(row_limit + 1, BATCH_ROWS))
             batches, count, size = [], 0, 0
@@ -175,7 +176,7 @@ class Sandbox:
         except duckdb.Error as exc:
             raise QueryError(self._scrubbed(exc)) from None
         finally:
-            timer.cancel()
+            WATCHDOG.release(watch)
         seconds = time.perf_counter() - started
         truncated = table.num_rows > row_limit
         return QueryResult(table.slice(0, row_limit) if truncated else table, truncated, seconds)
@@ -322,8 +323,7 @@ class QueryStream:
 
     def _timed(self, step):
         """``step()`` interrupted at the time limit, any DuckDB error turned into a QueryError."""
-        timer = threading.Timer(self._time_limit, self._cursor.interrupt)
-        timer.start()
+        watch = WATCHDOG.watch(self._cursor, self._time_limit)
         try:
             return step()
         except duckdb.InterruptException:
@@ -337,7 +337,49 @@ class QueryStream:
         except duckdb.Error as exc:
             raise QueryError(self._sandbox._scrubbed(exc)) from None
         finally:
-            timer.cancel()
+            WATCHDOG.release(watch)
+
+
+class Watchdog:
+    """One thread that interrupts each query at its time limit, to within ``tick`` seconds. (A timer
+    thread per query costs more than a short query does.)"""
+
+    def __init__(self, tick: float = 0.05):
+        self._tick = tick
+        self._lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, duckdb.DuckDBPyConnection]] = {}
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cursor: duckdb.DuckDBPyConnection, seconds: float) -> int:
+        """Interrupt ``cursor`` in ``seconds`` unless ``release`` comes first; a number for ``release``."""
+        with self._lock:
+            self._count += 1
+            self._deadlines[self._count] = (time.monotonic() + seconds, cursor)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="govcat-query-time-limits", daemon=True)
+                self._thread.start()
+            return self._count
+
+    def release(self, number: int) -> None:
+        with self._lock:
+            self._deadlines.pop(number, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._tick)
+            now = time.monotonic()
+            with self._lock:
+                due = [number for number, (deadline, _) in self._deadlines.items() if deadline <= now]
+                cursors = [self._deadlines.pop(number)[1] for number in due]
+            for cursor in cursors:
+                try:
+                    cursor.interrupt()
+                except duckdb.Error:  # the query ended, and its cursor closed, in the meantime
+                    pass
+
+
+WATCHDOG = Watchdog()
 
 
 def check_select(sql: str) -> None:

@@ -4,8 +4,8 @@ The release Parquet file is the record: what is published, checksummed and downl
 through it, one row costs a whole row group of every column to decode (about 5 ms for a row by
 key in a 1,000,000-row release), and so does the first page of a filtered table. DuckDB's own
 storage reads a vector at a time: the same row takes about 1 ms, the first page less. A serving
-copy is derived data, made once per release from its Parquet file, in primary-key order when the
-release has one, and written under a temporary name then renamed, so a reader sees a whole copy
+copy is derived data, made once per release from its Parquet file, in primary-key order and
+indexed by that key when the release has one, and written under a temporary name then renamed, so a reader sees a whole copy
 or none; a copy that is lost or damaged is made again, and a query never waits on one that
 cannot be made (it reads the Parquet file instead).
 
@@ -25,7 +25,7 @@ import duckdb
 from catalog.casting import quote_ident, quote_literal
 from catalog.files import exclusive_lock
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MIN_ROWS = 50_000          # releases with fewer rows are read from their Parquet file
 ROWS_TABLE = "rows"
 ABOUT_TABLE = "about"      # one row: the columns the rows are sorted by
@@ -77,6 +77,8 @@ def _build(parquet: Path, target: Path) -> None:
         key = key if key and set(key) <= columns else []
         order = f" ORDER BY {', '.join(quote_ident(c) for c in key)}" if key else ""
         con.execute(f"CREATE TABLE {ROWS_TABLE} AS SELECT * FROM read_parquet({quote_literal(str(parquet))}){order}")
+        if key:  # a row by its key is then found without a scan (about half the time of one)
+            con.execute(f"CREATE INDEX primary_key ON {ROWS_TABLE} ({', '.join(quote_ident(c) for c in key)})")
         con.execute(f"CREATE TABLE {ABOUT_TABLE} AS SELECT ?::VARCHAR[] AS sorted_by", [key])
         con.execute("CHECKPOINT")
     except BaseException:

@@ -31,6 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from catalog import catalogue_db, ckan_datastore, ckan_search, ckan_shapes
+from catalog.api import data as data_api
 from catalog.ckan_shapes import BadRequest, CkanCatalogue, CkanError, Forbidden, ValidationError, with_base
 from catalog.errors import CatalogError
 from catalog.query import Sandbox
@@ -71,7 +72,7 @@ class _Version:
     def sandbox(self) -> Sandbox:
         with self._lock:
             if self._sandbox is None:
-                self._sandbox = Sandbox(self.home)
+                self._sandbox = Sandbox(self.home, threads=data_api.QUERY_THREADS)
             return self._sandbox
 
 
