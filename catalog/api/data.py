@@ -48,13 +48,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from catalog import catalogue_db, downloads, snippets
 from catalog import filters as flt
 from catalog.casting import quote_ident, quote_literal
 from catalog.errors import CatalogError, QueryError
+from catalog.api.threads import in_thread
 from catalog.query import ROW_LIMIT, Sandbox, _as_text
 from catalog.settings import HomeLayout
 
@@ -625,7 +625,7 @@ def build_router(home: Path) -> APIRouter:
                 description="``<dataset>`` (its current release) or ``<dataset>@<n>`` (release n), with an "
                             "optional .json, .csv, .ndjson or .parquet. Filter with column=value or "
                             "column__op=value, op one of: " + ", ".join(OPERATORS) + ".")
-    def data(name: str, request: Request,
+    async def data(name: str, request: Request,
              sort: str | None = Query(None, alias="_sort", description="sort by this column, ascending"),
              sort_desc: str | None = Query(None, alias="_sort_desc", description="sort by this column, descending"),
              col: list[str] | None = Query(None, alias="_col", description="a column to include (repeat)"),
@@ -639,7 +639,7 @@ def build_router(home: Path) -> APIRouter:
         # The parameters above are declared for the OpenAPI description; all are read from the query
         # string itself, where the column filters have names of their own.
         try:
-            return _data(home, name, request)
+            return await in_thread(_data, home, name, request)
         except CatalogError as exc:
             return _error(exc)
 
@@ -925,7 +925,7 @@ async def _sql(home: Path, request: Request, fmt: str | None, post: bool) -> Res
         if size is not None and not re.fullmatch(r"\s*[0-9]{1,9}\s*", size):
             raise BadRequest(f"_size is a number of rows, 1 to {ROW_LIMIT}")
         limit = max(1, min(int(size), ROW_LIMIT)) if size is not None else SQL_DEFAULT_ROWS
-        result = await run_in_threadpool(lambda: published(home).sandbox.query(sql, None, limit))
+        result = await in_thread(lambda: published(home).sandbox.query(sql, None, limit))
     except CatalogError as exc:
         return _error(exc)
     names = _unique(result.columns)
