@@ -224,6 +224,10 @@ class Sandbox:
         self._open_views({name})
         return self._order.get(name, ())
 
+    def open_order(self, name: str) -> tuple[str, ...]:
+        """``storage_order`` of a table whose view is already open; () for any other."""
+        return self._order.get(name, ()) if name in self._views else ()
+
     def _open_views(self, names: set[str]) -> None:
         """Create the views a query needs, once each: over the release's serving copy where it has
         one (made on first use), else over its Parquet file (a view costs a footer read)."""

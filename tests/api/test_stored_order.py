@@ -64,3 +64,23 @@ def test_a_sort_on_another_column_is_still_ordered(client):
                                               "_size": ROWS}).json()["rows"]
     assert rows == expected
     assert all("ORDER BY" in sql for sql in queries)
+
+
+def test_a_row_by_its_key_is_answered_without_a_thread_and_all_else_with_one(client, monkeypatch):
+    """A look-up by the whole primary key of an open, indexed copy runs on the event loop; a
+    request that could take longer never does."""
+    from catalog.api import data as data_api
+
+    async def no_threads(function, *args):
+        raise AssertionError("handed to a thread")
+
+    expected = client.get("/api/sql", params={"sql": "SELECT * FROM grants WHERE id = 1234"}).json()["rows"]
+    monkeypatch.setattr(data_api, "in_thread", no_threads)
+    for query, rows in (("id=1234", expected), ("id=1234&_col=amount", [{"amount": expected[0]["amount"]}]),
+                        ("id=99999", []), ("id=1234.0", expected)):
+        body = client.get(f"/api/data/grants?{query}").json()
+        assert body["rows"] == rows and body["total"] == len(rows), query
+    assert client.get("/api/data/grants?id=abc").status_code == 400
+    for query in ("id__gt=1990", "district=North", "id=5&district=North", "id=5&_stream=1&_format=csv"):
+        with pytest.raises(AssertionError, match="handed to a thread"):
+            client.get(f"/api/data/grants?{query}")
