@@ -3,16 +3,21 @@
 Each public dataset is a table named by its id, holding its current release; each release N
 stays readable as the table ``"<id>@N"``, so a result can be cited and reproduced. The tables
 are views over the release Parquet files, read by DuckDB itself (several times faster than
-through Arrow); the connection may open exactly those files (``allowed_paths``) and nothing
-else: external access is switched off and the configuration locked before any query runs.
+through Arrow), or, for a large release, over its serving copy in DuckDB's own storage,
+attached read-only (``catalog.serving``). The connection may open exactly those files
+(``allowed_paths``) and nothing else: external access is switched off and the configuration
+locked before any query runs. Each query runs on a cursor of its own, so queries run side by
+side.
 
 Only one SELECT statement is accepted, and its syntax tree is checked before it runs: it may
 name the published tables and its own CTEs, call ordinary functions and a few table
 functions (``range``, ``generate_series``, ``unnest``), and nothing that describes the
 server (``duckdb_*()``, ``information_schema``, ``current_setting``), so no view definition,
-setting or server path ever shows. A timer interrupts the query at the time limit, at most
-``row_limit`` rows and ``byte_limit`` bytes come back, and every error message is stripped of
-server paths. The explorer, ``govcat sql`` and any later API all go through ``Sandbox``.
+setting or server path ever shows (SQL that govcat's own code composes, every name quoted and
+every value a parameter, skips that check: ``query_built``). A watchdog interrupts a query at
+its time limit, at most ``row_limit`` rows and ``byte_limit`` bytes come back, and every error
+message is stripped of server paths. The explorer, ``govcat sql`` and the API all go through
+``Sandbox``.
 """
 
 from __future__ import annotations
