@@ -3,11 +3,12 @@
 The release Parquet file is the record: what is published, checksummed and downloaded. Read
 through it, one row costs a whole row group of every column to decode (about 5 ms for a row by
 key in a 1,000,000-row release), and so does the first page of a filtered table. DuckDB's own
-storage reads a vector at a time: the same row takes about 1 ms, the first page less. A serving
-copy is derived data, made once per release from its Parquet file, in primary-key order and
-indexed by that key when the release has one, and written under a temporary name then renamed, so a reader sees a whole copy
-or none; a copy that is lost or damaged is made again, and a query never waits on one that
-cannot be made (it reads the Parquet file instead).
+storage reads a vector at a time, and an index finds a row by key: the same row takes under
+1 ms, the first page in key order about as little. A serving copy is derived data, made once
+per release from its Parquet file, in primary-key order and indexed by that key when the
+release has one, and written under a temporary name then renamed, so a reader sees a whole copy
+or none; a copy that is damaged is made again, and a query never waits on one that cannot be
+made (it reads the Parquet file instead).
 
 Small releases get no copy: one row group decodes in well under a millisecond, and each copy
 file takes DuckDB's fixed blocks on disk.

@@ -630,16 +630,19 @@ def build_router(home: Path) -> APIRouter:
                             "optional .json, .csv, .ndjson or .parquet. Filter with column=value or "
                             "column__op=value, op one of: " + ", ".join(OPERATORS) + ".")
     async def data(name: str, request: Request,
-             sort: str | None = Query(None, alias="_sort", description="sort by this column, ascending"),
-             sort_desc: str | None = Query(None, alias="_sort_desc", description="sort by this column, descending"),
-             col: list[str] | None = Query(None, alias="_col", description="a column to include (repeat)"),
-             nocol: list[str] | None = Query(None, alias="_nocol", description="a column to leave out (repeat)"),
-             size: str | None = Query(None, alias="_size", description=f"rows a page, 0 to {MAX_PAGE_SIZE}, "
-                                      "or max (every row, streamed, for csv, ndjson and parquet)"),
-             next_token: str | None = Query(None, alias="_next", description="the token of the next page"),
-             fmt: str | None = Query(None, alias="_format", description="json, csv, ndjson or parquet"),
-             stream: str | None = Query(None, alias="_stream", description="1: every matching row, streamed"),
-             ) -> Response:
+                   sort: str | None = Query(None, alias="_sort", description="sort by this column, ascending"),
+                   sort_desc: str | None = Query(None, alias="_sort_desc",
+                                                 description="sort by this column, descending"),
+                   col: list[str] | None = Query(None, alias="_col", description="a column to include (repeat)"),
+                   nocol: list[str] | None = Query(None, alias="_nocol",
+                                                   description="a column to leave out (repeat)"),
+                   size: str | None = Query(None, alias="_size", description=f"rows a page, 0 to {MAX_PAGE_SIZE}, "
+                                            "or max (every row, streamed, for csv, ndjson and parquet)"),
+                   next_token: str | None = Query(None, alias="_next", description="the token of the next page"),
+                   fmt: str | None = Query(None, alias="_format", description="json, csv, ndjson or parquet"),
+                   stream: str | None = Query(None, alias="_stream",
+                                              description="1: every matching row, streamed"),
+                   ) -> Response:
         # The parameters above are declared for the OpenAPI description; all are read from the query
         # string itself, where the column filters have names of their own.
         try:
