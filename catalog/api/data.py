@@ -134,6 +134,10 @@ class ReleaseTable:
     def kinds(self) -> dict[str, str]:
         return flt.column_kinds(self.schema)
 
+    @functools.cached_property
+    def types(self) -> dict[str, pa.DataType]:
+        return {f.name: f.type for f in self.schema}
+
 
 class Published:
     """The sandbox and the release look-ups of one version of the catalogue file."""
@@ -376,7 +380,7 @@ def _key_after(columns: list[str], values: list) -> list[flt.Piece]:
 
 def order_for(table: ReleaseTable, sort: str | None, descending: bool, stored: tuple[str, ...] = ()) -> Order:
     """How to order the rows; ``stored``: the columns the table's rows are stored in the order of."""
-    types = {f.name: f.type for f in table.schema}
+    types = table.types
     keyset = table.primary_key and all(any(test(types[c]) for test in KEYSET_TYPES)
                                        for c in ((sort,) if sort else ()) + table.primary_key)
     key = table.primary_key if keyset else ()
@@ -523,6 +527,11 @@ def _is_text(kind: pa.DataType) -> bool:
 def _is_nested(kind: pa.DataType) -> bool:
     return not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
                 or pa.types.is_temporal(kind) or pa.types.is_boolean(kind))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shaped_select(fields: tuple[pa.Field, ...], fmt: str, source: str, extra: tuple[str, ...]) -> str:
+    return shaped_select(list(fields), fmt, source, list(extra))
 
 
 def shaped_select(fields: list[pa.Field], fmt: str, source: str, extra: list[str] = ()) -> str:
@@ -796,7 +805,8 @@ def _page(home: Path, sandbox: Sandbox, request: Request, chosen: Selection, tot
     offset = f" OFFSET {served}" if last_keys is None and served else ""
     pieces = chosen.pieces(extra=keys, after=after, tail=f" LIMIT {size + 1}{offset}")
     sql, params = flt.render(pieces)
-    page = sandbox.query_built(shaped_select(chosen.fields, chosen.fmt, sql, keys), params, {chosen.table.table},
+    page = sandbox.query_built(_shaped_select(tuple(chosen.fields), chosen.fmt, sql, tuple(keys)), params,
+                               {chosen.table.table},
                                row_limit=size + 1).table
     more = page.num_rows > size
     page = page.slice(0, size)
