@@ -51,8 +51,9 @@ if str(BENCH_DIR.parent) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR.parent))
 
 from bench import explorer  # noqa: E402
-from bench.explorer import (DATASET_ID, TABLE, Manifest, Samples, ensure_home, ensure_register,  # noqa: E402
-                            ensure_sqlite, error_text, fmt_ms, free_port, markdown_table, peer_cells, progress)
+from bench.explorer import (DATASET_ID, TABLE, Manifest, Samples, Server, ensure_home,  # noqa: E402
+                            ensure_register, ensure_sqlite, error_text, fmt_ms, free_port, markdown_table,
+                            peer_cells, progress, served)
 
 PAGE_ROWS = 100
 FILTER = ("department", "Housing")
@@ -61,7 +62,6 @@ DATASETTE_LONG_LIMIT_MS = explorer.DATASETTE_LONG_LIMIT_MS
 FASTER_THAN_DATASETTE = 5.0     # Datasette p50 / govcat p50 on the filtered page and the group-by
 REQUEST_TIMEOUT = 120.0         # seconds; a CSV export is allowed EXPORT_TIMEOUT
 EXPORT_TIMEOUT = 900.0
-START_TIMEOUT = 60.0
 RSS_SAMPLE_SECONDS = 0.02
 PK_SEED = 20250716
 
@@ -79,62 +79,6 @@ SQLITE_GROUP_BY = ("SELECT department, substr(paid_on, 1, 7) AS month, sum(amoun
 # --------------------------------------------------------------------------------------
 # The servers
 # --------------------------------------------------------------------------------------
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen
-    base_url: str
-
-    def memory(self) -> dict[str, int]:
-        """VmRSS and VmHWM (the peak since the last reset), in bytes, from /proc."""
-        found = {}
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    found[key] = int(value.split()[0]) * 1024
-        return found
-
-    def reset_peak(self) -> bool:
-        """Start VmHWM again from the current RSS (Linux: ``5`` into clear_refs); False if it cannot."""
-        try:
-            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-            return True
-        except OSError:
-            return False
-
-
-@contextlib.contextmanager
-def served(name: str, command: list[str], ready_path: str, port: int, log: Path, env: dict | None = None):
-    """``command`` listening on ``port`` on loopback until the block ends; yields a Server."""
-    with open(log, "a") as out:
-        out.write(f"\n--- {' '.join(command)}\n")
-        out.flush()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})})
-    server = Server(name, process, f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        with httpx.Client(base_url=server.base_url, timeout=5) as client:
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {process.returncode}; see {log}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(ready_path).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not answer within {START_TIMEOUT:g} s; see {log}")
-                time.sleep(0.2)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
 
 def govcat_server(home: Path, log: Path):
     port = free_port()

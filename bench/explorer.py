@@ -594,6 +594,67 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+START_TIMEOUT = 60.0  # seconds a server may take to answer its first request
+
+
+@dataclass
+class Server:
+    """A server subprocess the benchmarks talk to over loopback HTTP."""
+    name: str
+    process: subprocess.Popen
+    base_url: str
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM (the peak since the last reset), in bytes, from /proc."""
+        found = {}
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = int(value.split()[0]) * 1024
+        return found
+
+    def reset_peak(self) -> bool:
+        """Start VmHWM again from the current RSS (Linux: ``5`` into clear_refs); False if it cannot."""
+        try:
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+            return True
+        except OSError:
+            return False
+
+
+@contextlib.contextmanager
+def served(name: str, command: list[str], ready_path: str, port: int, log: Path, env: dict | None = None):
+    """``command`` listening on ``port`` on loopback until the block ends; yields a Server."""
+    import httpx
+    with open(log, "a") as out:
+        out.write(f"\n--- {' '.join(command)}\n")
+        out.flush()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+    server = Server(name, process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        with httpx.Client(base_url=server.base_url, timeout=5) as client:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with code {process.returncode}; see {log}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(ready_path).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not answer within {START_TIMEOUT:g} s; see {log}")
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextlib.contextmanager
 def datasette(database: Path, limit_ms: int, log: Path):
     """``datasette serve`` on a free loopback port, stopped on the way out; yields an httpx client."""
@@ -601,31 +662,9 @@ def datasette(database: Path, limit_ms: int, log: Path):
     port = free_port()
     command = [str(VENV_BIN / "datasette"), "serve", "-i", str(database), "--host", "127.0.0.1",
                "--port", str(port), "--setting", "sql_time_limit_ms", str(limit_ms)]
-    with open(log, "a") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"datasette exited with code {process.returncode}; see {log}")
-            try:
-                if client.get("/-/versions.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"datasette did not answer within 60 s; see {log}")
-            time.sleep(0.2)
+    with served("datasette", command, "/-/versions.json", port, log) as server, \
+            httpx.Client(base_url=server.base_url, timeout=120) as client:
         yield client
-    finally:
-        client.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def datasette_sql(client, sql: str) -> Callable[[], object]:

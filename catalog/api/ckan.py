@@ -28,10 +28,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from catalog import catalogue_db, ckan_datastore, ckan_search, ckan_shapes
 from catalog.api import data as data_api
+from catalog.api.threads import in_thread
 from catalog.ckan_shapes import BadRequest, CkanCatalogue, CkanError, Forbidden, ValidationError, with_base
 from catalog.errors import CatalogError
 from catalog.query import Sandbox
@@ -106,7 +106,7 @@ def create_router(home: str | Path) -> APIRouter:
         help_url = f"{base}api/{API_VERSION}/action/help_show?name={name[:100]}"
         try:
             params = await _params(request)
-            answer = await run_in_threadpool(_dispatch, versions, name, params, _Context(base, request))
+            answer = await in_thread(_dispatch, versions, name, params, _Context(base, request))
             return JSONResponse({"help": help_url, "success": True, "result": answer})
         except CkanError as exc:
             return _failure(help_url, exc)
